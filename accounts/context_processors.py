@@ -1,0 +1,38 @@
+"""The navigation of the base layout, driven by what the user may do."""
+
+from __future__ import annotations
+
+from django.http import HttpRequest
+from django.urls import NoReverseMatch, reverse
+from django.utils.translation import gettext_lazy as _
+
+from . import permissions
+
+# (url name, label, global action that shows it). Entries whose page does not exist yet
+# (a later feature) are left out rather than linking to a 404.
+NAVIGATION = [
+    ("routing:queue", _("Queue"), "view_queue"),
+    ("contacts:call_log", _("Log a call"), "log_call"),
+    ("contacts:viewer_search", _("Viewers"), "search_viewers"),
+    ("contacts:mailroom", _("Mailroom"), "register_letters"),
+    ("mediation:desk", _("Mediation desk"), "mediation_desk"),
+    ("reporting:dashboard", _("Dashboards"), "view_dashboards"),
+    ("contacts:quarantine", _("Quarantine"), "view_quarantine"),
+    ("admin:index", _("Configuration"), "use_admin"),
+]
+
+
+def navigation(request: HttpRequest) -> dict:
+    user = getattr(request, "user", None)
+    if user is None or not user.is_authenticated:
+        return {"nav_items": []}
+    items = []
+    for url_name, label, action in NAVIGATION:
+        if not permissions.can(user, action):
+            continue
+        try:
+            url = reverse(url_name)
+        except NoReverseMatch:
+            continue
+        items.append({"url": url, "label": label, "active": request.path.startswith(url)})
+    return {"nav_items": items, "user_role": permissions.role_of(user)}

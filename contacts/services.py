@@ -1,0 +1,357 @@
+"""The write path of tickets, contacts and viewers.
+
+Every change of a ticket's state goes through a function here; views, the API, admin actions,
+Celery tasks and commands call them. Each one records the ticket's history and bumps its
+`version`, so a form posted against an older version can be refused.
+"""
+
+from __future__ import annotations
+
+import unicodedata
+from dataclasses import dataclass
+from datetime import datetime
+
+import phonenumbers
+from django.conf import settings
+from django.db import transaction
+from django.db.models import F
+from django.utils import timezone
+from django.utils.module_loading import import_string
+from django.utils.translation import gettext as _
+
+from accounts import permissions
+from accounts.models import User
+
+from .models import (
+    STATUS_TRANSITIONS,
+    Brand,
+    Channel,
+    InternalNote,
+    Programme,
+    Status,
+    Ticket,
+    TicketEvent,
+    TicketEventKind,
+    TicketReferenceCounter,
+    Viewer,
+    ViewerEmail,
+    ViewerPhone,
+)
+
+REFERENCE_PREFIX = "FTV"
+
+
+class InvalidTransition(Exception):
+    """A status change the workflow map does not allow."""
+
+    def __init__(self, ticket: Ticket, to: str) -> None:
+        self.ticket = ticket
+        self.to = to
+        super().__init__(
+            _("A ticket cannot go from “%(from)s” to “%(to)s”.")
+            % {"from": Status(ticket.status).label, "to": Status(to).label}
+        )
+
+
+class StaleTicket(Exception):
+    """The ticket changed since the form was opened: show the new state, do not overwrite."""
+
+    def __init__(self, ticket: Ticket) -> None:
+        self.ticket = ticket
+        super().__init__(
+            _("Ticket %(ref)s was changed by someone else in the meantime.")
+            % {"ref": ticket.reference}
+        )
+
+
+# --- normalisation -----------------------------------------------------------------------------
+
+
+def fold(text: str) -> str:
+    """Lower-case, accent-free text, for matching names the way people type them."""
+    decomposed = unicodedata.normalize("NFKD", text or "")
+    return "".join(c for c in decomposed if not unicodedata.combining(c)).lower().strip()
+
+
+def normalise_email(raw: str) -> str:
+    return (raw or "").strip().lower()
+
+
+def normalise_phone(raw: str, *, region: str = "FR") -> str | None:
+    """The number in E.164 (+33612345678), or None if it is not a possible phone number."""
+    if not raw or not raw.strip():
+        return None
+    try:
+        parsed = phonenumbers.parse(raw, region)
+    except phonenumbers.NumberParseException:
+        return None
+    if not phonenumbers.is_possible_number(parsed):
+        return None
+    return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
+
+
+def viewer_search_text(
+    *,
+    first_name: str,
+    last_name: str,
+    organisation: str,
+    postcode: str,
+    city: str,
+    emails: list[str],
+    phones: list[str],
+) -> str:
+    parts = [first_name, last_name, organisation, postcode, city, *emails, *phones]
+    return " ".join(fold(p) for p in parts if p)
+
+
+# --- references --------------------------------------------------------------------------------
+
+
+def format_reference(*, year: int, number: int) -> str:
+    return f"{REFERENCE_PREFIX}-{year}-{number:06d}"
+
+
+def ticket_reference_block(*, year: int, count: int) -> range:
+    """Reserve `count` consecutive numbers for `year`; returns them as a range.
+
+    The counter row is locked for the length of the caller's transaction (or this one), so two
+    processes never get the same number. Bulk loaders reserve a block at once.
+    """
+    with transaction.atomic():
+        TicketReferenceCounter.objects.get_or_create(year=year)
+        counter = TicketReferenceCounter.objects.select_for_update().get(year=year)
+        first = counter.last + 1
+        TicketReferenceCounter.objects.filter(year=year).update(last=F("last") + count)
+    return range(first, first + count)
+
+
+def ticket_reference_next(*, year: int) -> str:
+    number = ticket_reference_block(year=year, count=1)[0]
+    return format_reference(year=year, number=number)
+
+
+# --- viewers -----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ViewerDetails:
+    civility: str = ""
+    first_name: str = ""
+    last_name: str = ""
+    organisation: str = ""
+    address_line1: str = ""
+    address_line2: str = ""
+    postcode: str = ""
+    city: str = ""
+    country: str = "FR"
+
+
+def viewer_refresh_search_text(*, viewer: Viewer) -> None:
+    emails = list(viewer.emails.values_list("email", flat=True))
+    phones = list(viewer.phones.values_list("number", flat=True))
+    text = viewer_search_text(
+        first_name=viewer.first_name,
+        last_name=viewer.last_name,
+        organisation=viewer.organisation,
+        postcode=viewer.postcode,
+        city=viewer.city,
+        emails=emails,
+        phones=phones,
+    )
+    Viewer.objects.filter(pk=viewer.pk).update(search_text=text)
+    viewer.search_text = text
+
+
+@transaction.atomic
+def viewer_create(
+    *, details: ViewerDetails, emails: list[str] = (), phones: list[str] = ()
+) -> Viewer:
+    """Create a viewer with normalised emails and phones (invalid phones are dropped)."""
+    viewer = Viewer.objects.create(**details.__dict__)
+    clean_emails = []
+    for i, raw in enumerate(dict.fromkeys(normalise_email(e) for e in emails if e)):
+        ViewerEmail.objects.create(viewer=viewer, email=raw, is_primary=i == 0)
+        clean_emails.append(raw)
+    normalised = [normalise_phone(p) for p in phones]
+    for i, number in enumerate(dict.fromkeys(n for n in normalised if n)):
+        ViewerPhone.objects.create(viewer=viewer, number=number, is_primary=i == 0)
+    viewer_refresh_search_text(viewer=viewer)
+    return viewer
+
+
+# --- tickets -----------------------------------------------------------------------------------
+
+
+def _event(
+    *,
+    ticket: Ticket,
+    kind: str,
+    by: User | None,
+    from_value: str = "",
+    to_value: str = "",
+    reason: str = "",
+    data: dict | None = None,
+    at: datetime | None = None,
+) -> TicketEvent:
+    return TicketEvent.objects.create(
+        ticket=ticket,
+        kind=kind,
+        actor=by if by is not None and by.is_authenticated else None,
+        from_value=str(from_value),
+        to_value=str(to_value),
+        reason=reason,
+        data=data or {},
+        at=at or timezone.now(),
+    )
+
+
+def enqueue_triage(*, ticket_id: int) -> None:
+    """Ask for triage of a new ticket once the transaction commits.
+
+    The triage task lives in `routing`, which depends on this app: it is named by the
+    TRIAGE_TASK setting rather than imported, to keep dependencies one way.
+    """
+    task_path = getattr(settings, "TRIAGE_TASK", "")
+    if not task_path:
+        return
+    from frt_crm.celery import enqueue_on_commit
+
+    enqueue_on_commit(import_string(task_path), ticket_id)
+
+
+@transaction.atomic
+def ticket_open(
+    *,
+    channel: str,
+    brand: Brand | None,
+    viewer: Viewer | None,
+    subject: str,
+    programme: Programme | None = None,
+    by: User | None = None,
+    at: datetime | None = None,
+) -> Ticket:
+    """Open a ticket in state `new` and ask for its triage after commit."""
+    if channel not in Channel.values:
+        raise ValueError(f"unknown channel {channel!r}")
+    at = at or timezone.now()
+    year = timezone.localtime(at).year
+    ticket = Ticket.objects.create(
+        reference=ticket_reference_next(year=year),
+        channel=channel,
+        brand=brand,
+        programme=programme,
+        viewer=viewer,
+        subject=(subject or "")[:300],
+        status=Status.NEW,
+        created_at=at,
+        last_inbound_at=at,
+    )
+    _event(ticket=ticket, kind=TicketEventKind.CREATED, by=by, to_value=Status.NEW, at=at)
+    enqueue_triage(ticket_id=ticket.pk)
+    return ticket
+
+
+def _lock(ticket: Ticket, expected_version: int | None) -> Ticket:
+    locked = Ticket.objects.select_for_update().get(pk=ticket.pk)
+    if expected_version is not None and locked.version != expected_version:
+        raise StaleTicket(locked)
+    return locked
+
+
+def ticket_change_status(
+    *,
+    ticket: Ticket,
+    to: str,
+    by: User | None,
+    reason: str = "",
+    outcome: str = "",
+    expected_version: int | None = None,
+) -> Ticket:
+    """Move the ticket to status `to` if the workflow map allows it.
+
+    Locks the ticket row; raises InvalidTransition or StaleTicket (when `expected_version` is
+    given and the ticket changed since). Resolving stamps `resolved_at` (and the outcome);
+    waiting for the viewer pauses the SLA clock, which resumes when the status moves on.
+    """
+    with transaction.atomic():
+        locked = _lock(ticket, expected_version)
+        if to not in STATUS_TRANSITIONS[locked.status]:
+            raise InvalidTransition(locked, to)
+        now = timezone.now()
+        old = locked.status
+        locked.status = to
+        if to == Status.RESOLVED:
+            locked.resolved_at = now
+            locked.outcome = outcome or locked.outcome
+        elif to == Status.CLOSED:
+            locked.closed_at = now
+        elif old == Status.RESOLVED:
+            locked.resolved_at = None
+        if to == Status.WAITING_VIEWER and locked.sla_paused_at is None:
+            locked.sla_paused_at = now
+        elif old == Status.WAITING_VIEWER:
+            _resume_sla(locked, now)
+        locked.version = F("version") + 1
+        locked.save()
+        kind = TicketEventKind.REOPENED if old == Status.RESOLVED else TicketEventKind.STATUS
+        _event(ticket=locked, kind=kind, by=by, from_value=old, to_value=to, reason=reason)
+        locked.refresh_from_db()
+    return locked
+
+
+def _resume_sla(ticket: Ticket, now: datetime) -> None:
+    """Push the due dates by the time spent waiting for the viewer.
+
+    The business calendar (working days) belongs to `routing`; the shift is computed there
+    when it is configured (SLA_RESUME_HOOK), otherwise by plain elapsed time.
+    """
+    if ticket.sla_paused_at is None:
+        return
+    hook = getattr(settings, "SLA_RESUME_HOOK", "")
+    if hook:
+        import_string(hook)(ticket=ticket, paused_at=ticket.sla_paused_at, resumed_at=now)
+    else:
+        paused = now - ticket.sla_paused_at
+        if ticket.first_response_due_at and ticket.first_responded_at is None:
+            ticket.first_response_due_at += paused
+        if ticket.resolution_due_at:
+            ticket.resolution_due_at += paused
+    ticket.sla_paused_at = None
+
+
+def ticket_assign(
+    *, ticket: Ticket, to: User | None, by: User | None, expected_version: int | None = None
+) -> Ticket:
+    """Give the ticket to `to` (None to put it back in the queue)."""
+    if to is not None and not permissions.can(to, "work", ticket):
+        raise PermissionError(_("%(user)s may not work on this ticket.") % {"user": to})
+    with transaction.atomic():
+        locked = _lock(ticket, expected_version)
+        old = locked.assignee
+        locked.assignee = to
+        if to is not None and locked.status == Status.TRIAGED:
+            locked.status = Status.IN_PROGRESS
+        elif to is None and locked.status == Status.IN_PROGRESS:
+            locked.status = Status.TRIAGED
+        locked.version = F("version") + 1
+        locked.save()
+        _event(
+            ticket=locked,
+            kind=TicketEventKind.ASSIGNED,
+            by=by,
+            from_value=old.username if old else "",
+            to_value=to.username if to else "",
+        )
+        locked.refresh_from_db()
+    return locked
+
+
+def note_add(*, ticket: Ticket, author: User, body: str) -> InternalNote:
+    """Add an internal note at the author's level (level-2 notes stay hidden from agents)."""
+    if not permissions.can(author, "work", ticket):
+        raise PermissionError(_("You may not add a note to this ticket."))
+    body = (body or "").strip()
+    if not body:
+        raise ValueError(_("A note cannot be empty."))
+    level = permissions.ROLE_LEVEL[permissions.role_of(author)]
+    return InternalNote.objects.create(ticket=ticket, author=author, level=level, body=body)

@@ -1,0 +1,1 @@
+"""Triage, queues, SLA and escalation (issue: triage). Models arrive with that work."""

@@ -1,0 +1,71 @@
+"""Role personas and shared fixtures.
+
+Personas: `agent` (external call centre, France 2 and France 3 with its regional stations),
+`mailroom`, `srt` (France 2), `srt3` (France 3), `mediator`, `manager` (all brands), `admin`,
+and `outsider` (an agent of France 5 only: another brand's staff).
+"""
+
+import pytest
+
+from accounts.models import Role
+from tests.factories import UserFactory
+
+
+@pytest.fixture(autouse=True)
+def _fast_password_hashing(settings):
+    # PBKDF2's deliberate slowness protects real passwords; tests create hundreds of users.
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture
+def agent(db):
+    return UserFactory(username="agent", role=Role.AGENT, brands=["france2", "france3"])
+
+
+@pytest.fixture
+def outsider(db):
+    return UserFactory(username="outsider", role=Role.AGENT, brands=["france5"])
+
+
+@pytest.fixture
+def mailroom(db):
+    return UserFactory(username="mailroom", role=Role.MAILROOM, brands=["france2", "france3"])
+
+
+@pytest.fixture
+def srt(db):
+    return UserFactory(username="srt", role=Role.SRT, brands=["france2"])
+
+
+@pytest.fixture
+def srt3(db):
+    return UserFactory(username="srt3", role=Role.SRT, brands=["france3"])
+
+
+@pytest.fixture
+def mediator(db):
+    return UserFactory(username="mediator", role=Role.MEDIATOR, all_brands=True)
+
+
+@pytest.fixture
+def manager(db):
+    return UserFactory(username="manager", role=Role.MANAGER, all_brands=True)
+
+
+@pytest.fixture
+def admin_user(db):
+    return UserFactory(username="admin", role=Role.ADMIN, all_brands=True)
+
+
+@pytest.fixture
+def personas(agent, outsider, mailroom, srt, srt3, mediator, manager, admin_user):
+    return {
+        "agent": agent,
+        "outsider": outsider,
+        "mailroom": mailroom,
+        "srt": srt,
+        "srt3": srt3,
+        "mediator": mediator,
+        "manager": manager,
+        "admin": admin_user,
+    }
