@@ -289,6 +289,8 @@ CELERY_TASK_ROUTES = {
     "reporting.tasks.*": {"queue": "reports"},
 }
 CELERY_TIMEZONE = TIME_ZONE
+# The task that triages a new ticket (routing), named here so `contacts` need not import it.
+TRIAGE_TASK = ""
 CELERY_BEAT_SCHEDULE: dict[str, dict] = {}
 
 # --- REST API ----------------------------------------------------------------------------------
