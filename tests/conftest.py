@@ -12,6 +12,22 @@ from tests.factories import UserFactory
 
 
 @pytest.fixture(autouse=True)
+def _celery_in_process_unless_worker_test(request):
+    """Tasks run in-process in tests, even when a broker is configured, so that a test sees
+    their effect when its transaction "commits". Tests marked `worker` (transactional, with
+    `requires_broker`) use the real broker and the worker that `.ci/run` starts."""
+    from frt_crm.celery import app
+
+    if request.node.get_closest_marker("worker"):
+        yield
+        return
+    old = app.conf.task_always_eager
+    app.conf.task_always_eager = True
+    yield
+    app.conf.task_always_eager = old
+
+
+@pytest.fixture(autouse=True)
 def _fast_password_hashing(settings):
     # PBKDF2's deliberate slowness protects real passwords; tests create hundreds of users.
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
