@@ -16,6 +16,7 @@ NAVIGATION = [
     ("contacts:viewer_search", _("Viewers"), "search_viewers"),
     ("contacts:mailroom", _("Mailroom"), "register_letters"),
     ("mediation:desk", _("Mediation desk"), "mediation_desk"),
+    ("mediation:overview", _("Mediation"), "mediation_overview"),
     ("reporting:dashboard", _("Dashboards"), "view_dashboards"),
     ("contacts:quarantine", _("Quarantine"), "view_quarantine"),
     ("admin:index", _("Configuration"), "use_admin"),

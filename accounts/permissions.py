@@ -52,6 +52,9 @@ GLOBAL_ACTIONS: dict[str, frozenset[str]] = {
     "view_audit": frozenset({Role.MANAGER, Role.ADMIN}),
     "use_admin": frozenset({Role.MANAGER, Role.ADMIN}),
     "mediation_desk": frozenset({Role.MEDIATOR}),
+    # Managers' window on mediation: cases (read-only), opinions to review, yearly figures.
+    "mediation_overview": frozenset({Role.MANAGER}),
+    "mediation_figures": frozenset({Role.MEDIATOR, Role.MANAGER}),
 }
 
 # Ticket levels each role may read, and may work on (reply, change status, take, add notes).
@@ -202,6 +205,18 @@ def _mediation_note(role: str, action: str) -> bool:
     return role == Role.MEDIATOR and action in {"view", "add", "change"}
 
 
+def _mediation_opinion(user: Any, role: str, action: str, opinion: Any) -> bool:
+    # Drafted and published by mediators; reviewed by the other mediator or a manager, never
+    # by its author. Anonymous readers see published opinions through the public pages.
+    if action == "view":
+        return role in {Role.MEDIATOR, Role.MANAGER}
+    if action in {"change", "publish", "reply"}:
+        return role == Role.MEDIATOR
+    if action == "review":
+        return role in {Role.MEDIATOR, Role.MANAGER} and opinion.author_id != user.pk
+    return False
+
+
 def can(user: Any, action: str, obj: Any = None) -> bool:
     """May `user` do `action` on `obj` (or, without an object, in the product at large)?"""
     role = role_of(user)
@@ -225,6 +240,10 @@ def can(user: Any, action: str, obj: Any = None) -> bool:
         return _mediation_case(role, action)
     if label in {"mediation.confidentialnote", "mediation.note"}:
         return _mediation_note(role, action)
+    if label == "mediation.opinion":
+        return _mediation_opinion(user, role, action, obj)
+    if label == "mediation.opinioncomment":
+        return action == "moderate" and role == Role.MEDIATOR
     raise ValueError(f"no policy for objects of type {label}")
 
 

@@ -137,6 +137,8 @@ def test_mediation_files_and_confidential_notes(personas, label, action, allowed
         ("view_quarantine", {"manager", "admin"}),
         ("log_call", {"agent", "outsider", "srt", "srt3", "manager", "admin"}),
         ("mediation_desk", {"mediator"}),
+        ("mediation_overview", {"manager"}),
+        ("mediation_figures", {"mediator", "manager"}),
     ],
 )
 def test_global_actions(personas, action, allowed):
