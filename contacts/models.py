@@ -627,6 +627,8 @@ class Contact(models.Model):
                 name="contact_delivery_idx",
                 condition=~Q(delivery_status=""),
             ),
+            # The intake's flood check: recent messages from one address.
+            models.Index(fields=["sender_address", "created_at"], name="contact_sender_idx"),
         ]
 
     def __str__(self) -> str:
@@ -705,3 +707,222 @@ class CallEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.call_id} {self.kind}"
+
+
+# --- intake: quarantine, mailboxes, integrations, phone lines, letters -------------------------
+
+
+class QuarantineSource(models.TextChoices):
+    EMAIL = "email", _("Email file (ingest_email)")
+    IMAP = "imap", _("Mailbox (IMAP)")
+    GATEWAY = "gateway", _("Mail gateway")
+    WEB = "web", _("Web form")
+    API = "api", _("Integrations API")
+    LETTER = "letter", _("Mailroom")
+
+
+class QuarantineItem(models.Model):
+    """An input the intake could not (or would not) turn into a contact, kept with its raw bytes.
+
+    `held` items wait for a manager (unparseable, too large, flood); `ignored` ones were set
+    aside on purpose (auto-replies and loops with no ticket to join, robots caught by the
+    honeypot) and are listed apart. Nothing is ever deleted: discarding only changes the state.
+    """
+
+    class State(models.TextChoices):
+        HELD = "held", _("Held")
+        IGNORED = "ignored", _("Set aside")
+        RELEASED = "released", _("Released (contact created)")
+        DISCARDED = "discarded", _("Discarded")
+
+    source = models.CharField(_("source"), max_length=16, choices=QuarantineSource.choices)
+    source_detail = models.CharField(_("from"), max_length=255, blank=True)
+    raw_file = models.FileField(_("raw input"), upload_to="quarantine/%Y/%m/%d/")
+    raw_sha256 = models.CharField(max_length=64)
+    size = models.PositiveBigIntegerField(_("size (bytes)"), default=0)
+    content_type = models.CharField(max_length=127, blank=True)
+    reason_code = models.CharField(_("reason code"), max_length=32)
+    reason = models.TextField(_("reason"))
+    state = models.CharField(
+        _("state"), max_length=16, choices=State.choices, default=State.HELD
+    )
+    brand = models.ForeignKey(Brand, null=True, blank=True, on_delete=models.SET_NULL)
+    received_at = models.DateTimeField(_("received"), default=timezone.now)
+    attempts = models.PositiveIntegerField(_("attempts"), default=1)
+    last_attempt_at = models.DateTimeField(_("last attempt"), default=timezone.now)
+    resolved_at = models.DateTimeField(_("resolved"), null=True, blank=True)
+    resolved_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    contact = models.ForeignKey(
+        Contact, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    meta = models.JSONField(default=dict, blank=True)
+
+    class Meta:
+        verbose_name = _("quarantined input")
+        verbose_name_plural = _("quarantined inputs")
+        ordering = ["-received_at", "-id"]
+        constraints = [
+            # The same bytes from the same source are one item (IMAP re-fetches, CLI re-runs).
+            models.UniqueConstraint(
+                fields=["source", "raw_sha256"], name="quarantine_source_sha_unique"
+            ),
+        ]
+        indexes = [
+            # The quarantine page: items of a state, newest first.
+            models.Index(fields=["state", "-received_at"], name="quarantine_state_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_source_display()} {self.reason_code} {self.received_at:%Y-%m-%d}"
+
+
+class Mailbox(models.Model):
+    """A brand's inbound mailbox, polled over IMAP by Celery beat."""
+
+    brand = models.ForeignKey(Brand, on_delete=models.PROTECT, related_name="mailboxes")
+    name = models.CharField(_("name"), max_length=100)
+    host = models.CharField(_("host"), max_length=255)
+    port = models.PositiveIntegerField(_("port"), default=993)
+    use_tls = models.BooleanField(_("TLS (IMAPS)"), default=True)
+    username = models.CharField(_("user"), max_length=255)
+    # IMAP needs the password itself; keep the database and its backups access-controlled.
+    password = models.CharField(_("password"), max_length=255)
+    folder = models.CharField(_("folder"), max_length=255, default="INBOX")
+    processed_folder = models.CharField(_("processed folder"), max_length=255, default="Traites")
+    is_active = models.BooleanField(_("active"), default=True)
+    # A lease rather than a lock held across network calls: two workers never poll the same
+    # mailbox at once, and a crashed worker's lease simply expires.
+    lease_until = models.DateTimeField(null=True, blank=True, editable=False)
+    last_polled_at = models.DateTimeField(_("last polled"), null=True, blank=True)
+    last_error = models.TextField(_("last error"), blank=True)
+
+    class Meta:
+        verbose_name = _("mailbox")
+        verbose_name_plural = _("mailboxes")
+        ordering = ["brand__order", "name"]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.username}@{self.host})"
+
+
+class IntegrationClient(models.Model):
+    """A system allowed to push inputs: a partner site, the telephony platform, a mail gateway.
+
+    Only a SHA-256 of its token is stored (tokens are long random strings, so a plain hash is
+    enough); the token is shown once, when created. Its code is the `external_source` of the
+    contacts it sends, so idempotency on `external_id` is per client.
+    """
+
+    code = models.SlugField(_("code"), max_length=64, unique=True)
+    name = models.CharField(_("name"), max_length=200)
+    token_hash = models.CharField(max_length=64, unique=True, editable=False)
+    token_prefix = models.CharField(_("token starts with"), max_length=8, editable=False)
+    brand = models.ForeignKey(
+        Brand,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        verbose_name=_("default brand"),
+    )
+    may_post_contacts = models.BooleanField(_("may post contacts"), default=False)
+    may_post_calls = models.BooleanField(_("may post telephony events"), default=False)
+    may_post_mail = models.BooleanField(_("may post raw mail (gateway)"), default=False)
+    is_active = models.BooleanField(_("active"), default=True)
+    created_at = models.DateTimeField(_("created"), default=timezone.now)
+    last_used_at = models.DateTimeField(_("last used"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("integration client")
+        verbose_name_plural = _("integration clients")
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+    # DRF treats `request.user` as authenticated through these two attributes.
+    is_authenticated = True
+    is_anonymous = False
+
+
+class PhoneLine(models.Model):
+    """A number viewers call; the telephony events name it, and it tells the brand."""
+
+    number = models.CharField(_("number"), max_length=32, unique=True)
+    brand = models.ForeignKey(Brand, on_delete=models.PROTECT, related_name="phone_lines")
+    label = models.CharField(_("label"), max_length=100, blank=True)
+
+    class Meta:
+        verbose_name = _("phone line")
+        verbose_name_plural = _("phone lines")
+
+    def __str__(self) -> str:
+        return f"{self.number} → {self.brand}"
+
+
+class LetterBatch(models.Model):
+    """One upload of the mailroom: a letter, or a day's batch of scans to split."""
+
+    uploaded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    uploaded_at = models.DateTimeField(_("uploaded"), default=timezone.now)
+    brand = models.ForeignKey(Brand, null=True, blank=True, on_delete=models.PROTECT)
+    note = models.CharField(_("note"), max_length=200, blank=True)
+
+    class Meta:
+        verbose_name = _("letter batch")
+        verbose_name_plural = _("letter batches")
+
+    def __str__(self) -> str:
+        return f"{self.uploaded_at:%Y-%m-%d %H:%M} {self.uploaded_by}"
+
+
+class LetterScan(models.Model):
+    """The scan of one postal letter, from upload through OCR to its registration."""
+
+    class State(models.TextChoices):
+        PENDING = "pending", _("OCR running")
+        READY = "ready", _("To check")
+        NO_OCR = "no_ocr", _("To check (no OCR)")
+        OCR_FAILED = "ocr_failed", _("To check (OCR failed)")
+        REGISTERED = "registered", _("Registered")
+
+    batch = models.ForeignKey(LetterBatch, on_delete=models.PROTECT, related_name="scans")
+    file = models.FileField(_("scan"), upload_to="scans/%Y/%m/%d/")
+    original_filename = models.CharField(_("file name"), max_length=255)
+    content_type = models.CharField(max_length=127)
+    size = models.PositiveBigIntegerField(default=0)
+    sha256 = models.CharField(max_length=64)
+    pages = models.PositiveIntegerField(_("pages"), default=1)
+    preview = models.FileField(upload_to="scans/previews/%Y/%m/%d/", blank=True)
+    state = models.CharField(
+        _("state"), max_length=16, choices=State.choices, default=State.PENDING
+    )
+    ocr_text = models.TextField(_("OCR text"), blank=True)
+    ocr_confidence = models.FloatField(_("OCR confidence"), null=True, blank=True)
+    ocr_note = models.TextField(_("OCR note"), blank=True)
+    ocr_at = models.DateTimeField(null=True, blank=True)
+    # The sender's identity and address the OCR proposes, for the mailroom to check.
+    proposed = models.JSONField(default=dict, blank=True)
+    contact = models.OneToOneField(
+        Contact, null=True, blank=True, on_delete=models.PROTECT, related_name="letter_scan"
+    )
+    registered_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    registered_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("letter scan")
+        verbose_name_plural = _("letter scans")
+        ordering = ["batch__uploaded_at", "id"]
+        indexes = [
+            # The mailroom's list of letters still to register.
+            models.Index(fields=["state", "batch"], name="letter_scan_state_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return self.original_filename
