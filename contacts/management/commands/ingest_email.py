@@ -1,0 +1,113 @@
+"""`manage.py ingest_email [--json] FILE [FILE ...]`: take raw RFC 5322 messages in.
+
+The contract (DESIGN.md): each FILE a raw message, `-` for standard input; with `--json`, one
+JSON object per input on its own line with the keys file, status (created, threaded,
+duplicate, rejected), ticket, contact, viewer_email, subject, body_chars, attachments, reason.
+Exit 0 when every input was handled (a rejected input is handled, with its reason and its
+bytes quarantined); exit 1 only when an input could not even be kept. Never a traceback.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import sys
+
+from django.conf import settings
+from django.core.management.base import BaseCommand, CommandError
+
+from contacts.models import Brand
+from contacts.services.email_intake import EmailOutcome, email_ingest
+from contacts.services.intake import REJECTED
+from contacts.services.quarantine import quarantine_put
+
+logger = logging.getLogger(__name__)
+
+
+class Command(BaseCommand):
+    help = "Ingest raw email messages (files, or - for standard input) into the intake."
+
+    def add_arguments(self, parser):
+        parser.add_argument("files", nargs="+", metavar="FILE", help="raw message file, or -")
+        parser.add_argument("--json", action="store_true", help="one JSON object per input")
+        parser.add_argument(
+            "--brand", default="", help="brand code to use when the recipients name none"
+        )
+
+    def handle(self, *args, **options):
+        brand = None
+        if options["brand"]:
+            brand = Brand.objects.filter(code=options["brand"]).first()
+            if brand is None:
+                raise CommandError(f"unknown brand {options['brand']!r}")
+        failures = 0
+        for name in options["files"]:
+            outcome = self._one(name, brand)
+            if outcome is None:
+                failures += 1
+                continue
+            self._print(name, outcome, as_json=options["json"])
+        if failures:
+            sys.exit(1)
+
+    def _read(self, name: str) -> tuple[bytes | None, str]:
+        limit = getattr(settings, "INTAKE_MAX_EMAIL_BYTES", settings.MAX_UPLOAD_BYTES)
+        try:
+            if name == "-":
+                return sys.stdin.buffer.read(), ""
+            size = os.path.getsize(name)
+            if size > limit:
+                # Kept without loading it whole: streamed into the quarantine.
+                with open(name, "rb") as fh:
+                    quarantine_put(
+                        source="email",
+                        reason_code="too_large",
+                        reason=f"message too large: {size} bytes (limit {limit} bytes)",
+                        stream=fh,
+                        extension="eml",
+                        content_type="message/rfc822",
+                        source_detail=name,
+                    )
+                return None, f"message too large: {size} bytes (limit {limit} bytes) (quarantined)"
+            with open(name, "rb") as fh:
+                return fh.read(), ""
+        except OSError as exc:
+            return None, f"cannot read the file: {exc.strerror or exc}"
+
+    def _one(self, name: str, brand) -> EmailOutcome | None:
+        raw, problem = self._read(name)
+        if raw is None:
+            return EmailOutcome(status=REJECTED, reason=problem)
+        try:
+            return email_ingest(raw=raw, source="email", source_detail=name, brand=brand)
+        except Exception as exc:
+            # A bug, not a bad message: keep the bytes so nothing is lost, and say so.
+            logger.exception("ingest_email: internal error on %s", name)
+            try:
+                quarantine_put(
+                    source="email",
+                    reason_code="internal_error",
+                    reason=f"internal error: {type(exc).__name__}: {exc}",
+                    data=raw,
+                    extension="eml",
+                    content_type="message/rfc822",
+                    source_detail=name,
+                )
+            except Exception:
+                self.stderr.write(f"{name}: internal error, input NOT kept: {exc}")
+                return None
+            return EmailOutcome(
+                status=REJECTED, reason=f"internal error: {type(exc).__name__} (quarantined)"
+            )
+
+    def _print(self, name: str, outcome: EmailOutcome, *, as_json: bool) -> None:
+        if as_json:
+            line = {"file": name, **outcome.as_dict()}
+            self.stdout.write(json.dumps(line, ensure_ascii=False))
+            return
+        what = outcome.ticket or "-"
+        text = f"{name}: {outcome.status} {what}"
+        if outcome.reason:
+            text += f" ({outcome.reason})"
+        self.stdout.write(text)

@@ -1,0 +1,449 @@
+"""Email into the intake: one function for every way mail arrives (a file given to
+`ingest_email`, a mailbox polled over IMAP, a mail gateway's webhook).
+
+The parser (`contacts.channels.email`) turns bytes into facts; this module decides what the
+facts mean: auto-replies, bounces and loops never open a ticket; a bounce marks the outbound
+mail it answers and the viewer's failing address; a message that breaks the parser, is too
+large or belongs to a flood is quarantined with its reason. Everything else goes through
+`contact_intake`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import time
+from dataclasses import dataclass, field
+from datetime import timedelta
+
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+
+from accounts.models import User
+
+from ..channels.email import EmailParseError, ParsedEmail, parse_email
+from ..models import (
+    Brand,
+    Channel,
+    Contact,
+    DeliveryStatus,
+    Direction,
+    QuarantineItem,
+    ViewerEmail,
+)
+from .intake import (
+    CREATED,
+    DUPLICATE,
+    REJECTED,
+    THREADED,
+    UNTHREADED,
+    InboundMessage,
+    IncomingAttachment,
+    SenderIdentity,
+    contact_intake,
+)
+from .quarantine import quarantine_put
+from .viewers import normalise_email
+
+logger = logging.getLogger(__name__)
+
+# What attachments the intake keeps; anything else is listed on the contact as not kept.
+DEFAULT_ATTACHMENT_TYPES = frozenset(
+    {
+        "image/*",
+        "application/pdf",
+        "text/plain",
+        "text/csv",
+        "audio/*",
+        "video/*",
+        "application/msword",
+        "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+        "application/vnd.oasis.opendocument.text",
+        "application/rtf",
+    }
+)
+# Messages without a Message-ID are made idempotent by the digest of their bytes.
+NO_MESSAGE_ID_SOURCE = "email-sha256"
+
+
+@dataclass
+class EmailOutcome:
+    """What happened to one message: the line `ingest_email --json` prints."""
+
+    status: str
+    ticket: str | None = None
+    contact: int | None = None
+    viewer_email: str = ""
+    subject: str = ""
+    body_chars: int = 0
+    attachments: int = 0
+    reason: str = ""
+    quarantine: int | None = None
+    extra: dict = field(default_factory=dict)
+
+    def as_dict(self) -> dict:
+        return {
+            "status": self.status,
+            "ticket": self.ticket,
+            "contact": self.contact,
+            "viewer_email": self.viewer_email,
+            "subject": self.subject,
+            "body_chars": self.body_chars,
+            "attachments": self.attachments,
+            "reason": self.reason,
+        }
+
+
+# --- configuration read once per minute (brands are reference data) ---------------------------
+
+_CACHE: dict[str, tuple[float, object]] = {}
+
+
+def _brand_addresses() -> dict[str, Brand]:
+    """Reply addresses of the brands → the national brand that owns them."""
+    hit = _CACHE.get("brands")
+    if hit and time.monotonic() - hit[0] < 60:
+        return hit[1]  # type: ignore[return-value]
+    mapping: dict[str, Brand] = {}
+    for brand in Brand.objects.filter(is_active=True).order_by("parent_id", "order"):
+        if brand.email_address:
+            mapping.setdefault(normalise_email(brand.email_address), brand)
+    _CACHE["brands"] = (time.monotonic(), mapping)
+    return mapping
+
+
+def _own_addresses() -> frozenset[str]:
+    addresses = set(_brand_addresses())
+    addresses.add(normalise_email(settings.DEFAULT_FROM_EMAIL))
+    return frozenset(a for a in addresses if a)
+
+
+def _staff_domains() -> frozenset[str]:
+    domains = {a.rsplit("@", 1)[-1] for a in _own_addresses() if "@" in a}
+    domains.update(getattr(settings, "INTAKE_STAFF_DOMAINS", []))
+    return frozenset(d.lower() for d in domains if d)
+
+
+def _max_bytes() -> int:
+    return getattr(settings, "INTAKE_MAX_EMAIL_BYTES", settings.MAX_UPLOAD_BYTES)
+
+
+# --- the decision ------------------------------------------------------------------------------
+
+
+def _outcome(status: str, parsed: ParsedEmail | None, **kw) -> EmailOutcome:
+    if parsed is not None:
+        kw.setdefault("subject", parsed.subject)
+        kw.setdefault("body_chars", len(parsed.body_text))
+        kw.setdefault(
+            "viewer_email", normalise_email(parsed.from_email or parsed.header_from_email)
+        )
+    return EmailOutcome(status=status, **kw)
+
+
+def _quarantine(
+    *,
+    raw: bytes,
+    source: str,
+    source_detail: str,
+    code: str,
+    reason: str,
+    brand: Brand | None,
+    parsed: ParsedEmail | None = None,
+    ignored: bool = False,
+) -> EmailOutcome:
+    item, _ = quarantine_put(
+        source=source,
+        reason_code=code,
+        reason=reason,
+        data=raw,
+        extension="eml",
+        content_type="message/rfc822",
+        source_detail=source_detail,
+        brand=brand,
+        ignored=ignored,
+        meta={"subject": parsed.subject[:300]} if parsed else {},
+    )
+    verb = "set aside" if ignored else "quarantined"
+    if item.state == QuarantineItem.State.DISCARDED:
+        verb = "discarded earlier by a manager"
+    return _outcome(REJECTED, parsed, reason=f"{reason} ({verb})", quarantine=item.pk)
+
+
+def _brand_for(parsed: ParsedEmail, brand: Brand | None) -> Brand | None:
+    if brand is not None:
+        return brand
+    addresses = _brand_addresses()
+    for address in [*parsed.to, *parsed.cc]:
+        found = addresses.get(normalise_email(address))
+        if found is not None:
+            return found
+    return None
+
+
+def _sender(parsed: ParsedEmail) -> tuple[SenderIdentity, dict]:
+    """The viewer behind the message. A forward sent by our own staff (a department passing
+    on a viewer's mail) is the original sender's message, not the colleague's."""
+    email = parsed.from_email or parsed.header_from_email
+    name = parsed.from_name
+    meta = {}
+    domain = email.rsplit("@", 1)[-1].lower() if "@" in email else ""
+    if parsed.forwarded and parsed.forwarded_from_email and domain in _staff_domains():
+        meta["forwarded_by"] = email
+        email, name = parsed.forwarded_from_email, parsed.forwarded_from_name
+    return SenderIdentity(email=email, name=name), meta
+
+
+def _flooding(address: str) -> int:
+    limit = getattr(settings, "INTAKE_FLOOD_PER_HOUR", 30)
+    if not address or limit <= 0:
+        return 0
+    since = timezone.now() - timedelta(hours=1)
+    count = Contact.objects.filter(sender_address=address, created_at__gte=since).count()
+    return count if count >= limit else 0
+
+
+def _handle_bounce(
+    parsed: ParsedEmail, raw: bytes, source: str, detail: str, brand: Brand | None
+) -> EmailOutcome:
+    ids = [parsed.bounced_message_id or "", parsed.in_reply_to or "", *parsed.references]
+    ids = [i for i in ids if i]
+    outbound = (
+        Contact.objects.filter(message_id__in=ids, direction=Direction.OUTBOUND)
+        .select_related("ticket")
+        .first()
+        if ids
+        else None
+    )
+    recipients = [normalise_email(r) for r in parsed.bounced_recipients if r]
+    if outbound is not None and not recipients and outbound.meta.get("to"):
+        recipients = [normalise_email(outbound.meta["to"])]
+    reason = parsed.bounce_reason or "delivery failed"
+    with transaction.atomic():
+        if recipients:
+            ViewerEmail.objects.filter(email__in=recipients).update(
+                is_failing=True, failing_since=timezone.now(), failure_reason=reason[:300]
+            )
+        if outbound is not None:
+            Contact.objects.filter(pk=outbound.pk).update(
+                delivery_status=DeliveryStatus.BOUNCED, delivery_error=reason
+            )
+    if outbound is None:
+        return _quarantine(
+            raw=raw,
+            source=source,
+            source_detail=detail,
+            code="bounce_unmatched",
+            reason=f"bounce for a message we cannot find ({reason})",
+            brand=brand,
+            parsed=parsed,
+            ignored=True,
+        )
+    message = _message(parsed, raw, brand)
+    message.ticket = outbound.ticket
+    message.thread_only = True
+    message.meta.update({"automatic": "bounce", "bounce_of": outbound.pk, "failing": recipients})
+    result = contact_intake(message=message)
+    return _from_result(result, parsed, reason=f"bounce of contact {outbound.pk}: {reason}")
+
+
+def _message(parsed: ParsedEmail, raw: bytes, brand: Brand | None) -> InboundMessage:
+    sender, meta = _sender(parsed)
+    if parsed.warnings:
+        meta["warnings"] = parsed.warnings[:20]
+    if parsed.skipped_attachments:
+        meta["skipped_attachments"] = [
+            {
+                "filename": s.filename,
+                "content_type": s.content_type,
+                "size": s.size,
+                "reason": s.reason,
+            }
+            for s in parsed.skipped_attachments[:50]
+        ]
+    if parsed.to:
+        meta["to"] = parsed.to[:20]
+    if parsed.forwarded:
+        meta["forwarded_from"] = parsed.forwarded_from_email
+    external_source, external_id = "", None
+    if not parsed.message_id:
+        external_source = NO_MESSAGE_ID_SOURCE
+        external_id = hashlib.sha256(raw).hexdigest()
+    return InboundMessage(
+        channel=Channel.EMAIL,
+        raw=raw,
+        raw_extension="eml",
+        sender=sender,
+        brand=brand,
+        subject=parsed.subject,
+        body_text=parsed.body_text,
+        body_html=parsed.body_html,
+        occurred_at=parsed.date,
+        message_id=parsed.message_id,
+        in_reply_to=parsed.in_reply_to,
+        references=list(parsed.references),
+        ticket_ref=parsed.ticket_ref,
+        external_source=external_source,
+        external_id=external_id,
+        attachments=[
+            IncomingAttachment(
+                filename=a.filename,
+                content_type=a.content_type,
+                payload=a.payload,
+                is_inline=a.is_inline,
+                content_id=a.content_id or "",
+            )
+            for a in parsed.attachments
+        ],
+        meta=meta,
+    )
+
+
+def _from_result(result, parsed: ParsedEmail, reason: str = "") -> EmailOutcome:
+    contact = result.contact
+    return _outcome(
+        result.status,
+        parsed,
+        ticket=result.ticket.reference if result.ticket else None,
+        contact=contact.pk if contact else None,
+        attachments=contact.attachments.count()
+        if contact and result.status == DUPLICATE
+        else len(parsed.attachments),
+        reason=reason or result.reason,
+        viewer_email=normalise_email(contact.sender_address) if contact else "",
+    )
+
+
+def email_ingest(
+    *,
+    raw: bytes,
+    source: str = "email",
+    source_detail: str = "",
+    brand: Brand | None = None,
+    lift_holds: bool = False,
+) -> EmailOutcome:
+    """Take one raw message in. Never raises for a bad message: it is quarantined instead.
+
+    `source` is `email` (a file), `imap` or `gateway`; `brand` the brand of the mailbox or
+    gateway when known (otherwise read from the recipients). `lift_holds` is a manager's
+    retry from the quarantine: floods and automatic-mail refusals no longer hold it.
+    Returns the outcome whose status is created, threaded, duplicate or rejected.
+    """
+    if len(raw) > _max_bytes():
+        return _quarantine(
+            raw=raw,
+            source=source,
+            source_detail=source_detail,
+            code="too_large",
+            reason=f"message too large: {len(raw)} bytes (limit {_max_bytes()} bytes)",
+            brand=brand,
+        )
+    try:
+        parsed = parse_email(
+            raw,
+            own_addresses=_own_addresses(),
+            max_bytes=_max_bytes(),
+            max_attachment_bytes=getattr(settings, "INTAKE_MAX_ATTACHMENT_BYTES", 10 * 1024 * 1024),
+            allowed_attachment_types=frozenset(
+                getattr(settings, "INTAKE_ATTACHMENT_TYPES", DEFAULT_ATTACHMENT_TYPES)
+            ),
+        )
+    except EmailParseError as exc:
+        return _quarantine(
+            raw=raw,
+            source=source,
+            source_detail=source_detail,
+            code="parse_error",
+            reason=f"cannot be read as an email: {exc.reason}",
+            brand=brand,
+        )
+    brand = _brand_for(parsed, brand)
+
+    if parsed.message_id:
+        known = Contact.objects.filter(message_id=parsed.message_id).select_related("ticket")
+        existing = known.first()
+        if existing is not None:
+            return _outcome(
+                DUPLICATE,
+                parsed,
+                ticket=existing.ticket.reference,
+                contact=existing.pk,
+                viewer_email=existing.sender_address,
+                attachments=existing.attachments.count(),
+                reason="this Message-ID was already ingested",
+            )
+
+    if not lift_holds:
+        if parsed.is_loop:
+            return _quarantine(
+                raw=raw,
+                source=source,
+                source_detail=source_detail,
+                code="loop",
+                reason=f"mail loop: {parsed.loop_reason or 'our own mail came back'}",
+                brand=brand,
+                parsed=parsed,
+                ignored=True,
+            )
+        if parsed.is_bounce:
+            return _handle_bounce(parsed, raw, source, source_detail, brand)
+        if parsed.is_auto_reply:
+            message = _message(parsed, raw, brand)
+            message.thread_only = True
+            message.meta["automatic"] = parsed.auto_reason or "auto-reply"
+            result = contact_intake(message=message)
+            if result.status == UNTHREADED:
+                return _quarantine(
+                    raw=raw,
+                    source=source,
+                    source_detail=source_detail,
+                    code="auto_reply",
+                    reason=f"automatic reply ({parsed.auto_reason or 'auto-reply'}) "
+                    "with no ticket to join: no ticket opened",
+                    brand=brand,
+                    parsed=parsed,
+                    ignored=True,
+                )
+            return _from_result(result, parsed, reason="automatic reply added to its ticket")
+
+    sender, _ = _sender(parsed)
+    if not sender.email:
+        return _quarantine(
+            raw=raw,
+            source=source,
+            source_detail=source_detail,
+            code="no_sender",
+            reason="no sender address: nobody to answer",
+            brand=brand,
+            parsed=parsed,
+        )
+    if not lift_holds:
+        count = _flooding(normalise_email(sender.email))
+        if count:
+            return _quarantine(
+                raw=raw,
+                source=source,
+                source_detail=source_detail,
+                code="flood",
+                reason=f"flood: {count} messages from {sender.email} within the hour",
+                brand=brand,
+                parsed=parsed,
+            )
+    result = contact_intake(message=_message(parsed, raw, brand))
+    reason = "ticket reopened" if result.reopened else ""
+    return _from_result(result, parsed, reason=reason)
+
+
+def email_retry(*, item: QuarantineItem, data: bytes, by: User):
+    """Quarantine retry handler: run the message again with its holds lifted."""
+    outcome = email_ingest(
+        raw=data,
+        source=item.source,
+        source_detail=item.source_detail,
+        brand=item.brand,
+        lift_holds=True,
+    )
+    if outcome.status in (CREATED, THREADED, DUPLICATE) and outcome.contact:
+        return Contact.objects.get(pk=outcome.contact), ""
+    return None, outcome.reason
