@@ -172,12 +172,15 @@ def parse_email(
     if not isinstance(raw, bytes | bytearray | memoryview):
         raise EmailParseError(f"expected the raw bytes of a message, got {type(raw).__name__}")
     raw = bytes(raw)
+    if isinstance(own_addresses, str):
+        own_addresses = frozenset({own_addresses})  # a lone address, not a set of characters
     if len(raw) > max_bytes:
         raise EmailParseError(f"message too large: {len(raw)} bytes (limit {max_bytes} bytes)")
     try:
         return _parse(
             raw,
-            own_addresses=frozenset(a.strip().lower() for a in own_addresses),
+            # Empty entries would match every message ("" is in every string).
+            own_addresses=frozenset(filter(None, (_clean_address(a) for a in own_addresses))),
             max_attachment_bytes=max_attachment_bytes,
             allowed_attachment_types=allowed_attachment_types,
             loop_tokens=frozenset(t.strip().lower() for t in loop_tokens if t.strip()),
@@ -203,6 +206,9 @@ class _Segment:
 
     text: str | None = None
     html: str | None = None
+    # Written by the parser (the header of an embedded forward), not sent by anyone: on its own
+    # it must not make a text-only message grow an HTML body.
+    generated: bool = False
 
 
 @dataclass
@@ -240,7 +246,7 @@ def _parse(
         raise EmailParseError("empty message")
     _reject_binary(raw)
     repaired = _repair_header_block(raw, warnings=warnings)
-    msg = email.message_from_bytes(repaired, policy=email.policy.default)
+    msg = _message_from_bytes(repaired, warnings=warnings)
     headers = _Headers(msg, warnings=warnings)
     if not any(headers.has(name) for name in _CORE_HEADERS):
         raise EmailParseError("no email headers found: this does not look like an email")
@@ -276,6 +282,19 @@ def _parse(
     if ctx.defects:
         ctx.warn("MIME defects: " + ", ".join(sorted(ctx.defects)))
     return result
+
+
+def _message_from_bytes(data: bytes, *, warnings: list[str]) -> Message:
+    try:
+        return email.message_from_bytes(data, policy=email.policy.default)
+    except Exception as exc:
+        # The modern policy parses Content-Type while it builds the tree, and some malformed
+        # parameters crash it (CPython 3.11: name*="utf-8''" raises IndexError). compat32 keeps
+        # headers as plain strings, and everything below only uses the API both share.
+        warnings.append(
+            f"modern email parser failed ({type(exc).__name__}), read in compatibility mode"
+        )
+        return email.message_from_bytes(data, policy=email.policy.compat32)
 
 
 def _reject_binary(raw: bytes) -> None:
@@ -388,7 +407,9 @@ def _recover_8bit(value: str, *, warnings: list[str]) -> str:
     try:
         return data.decode("utf-8")
     except UnicodeDecodeError:
-        warnings.append("raw 8-bit characters in a header without declared charset, read as cp1252")
+        warnings.append(
+            "raw 8-bit characters in a header without declared charset, read as windows-1252"
+        )
         return data.decode("cp1252", errors="replace")
 
 
@@ -528,8 +549,7 @@ def _decode_bytes(data: bytes, *, charset: str | None, where: str, warnings: lis
         if info.name.replace("_", "-") in _REFUSED_CODECS:
             raise LookupError(codec)
     except (LookupError, ValueError, TypeError):
-        _note(warnings, f"{where}: unknown charset {label!r}")
-        return _guess_decode(data, where=where, warnings=warnings, label=label)
+        return _guess_decode(data, where=where, warnings=warnings, label=label, unknown=True)
 
     try:
         return data.decode(info.name)
@@ -546,10 +566,14 @@ def _decode_bytes(data: bytes, *, charset: str | None, where: str, warnings: lis
     return data.decode(info.name, errors="replace")
 
 
-def _guess_decode(data: bytes, *, where: str, warnings: list[str], label: str) -> str:
+def _guess_decode(
+    data: bytes, *, where: str, warnings: list[str], label: str, unknown: bool = False
+) -> str:
+    what = f"unknown charset {label!r}" if unknown else label or "no charset"
     if _is_utf8(data):
+        if unknown:
+            _note(warnings, f"{where}: {what}, read as UTF-8")
         return data.decode("utf-8")
-    what = f"charset {label!r}" if label else "no charset"
     _note(warnings, f"{where}: 8-bit text with {what}, read as windows-1252")
     return data.decode("cp1252", errors="replace")
 
@@ -623,10 +647,12 @@ def _addresses(values: Iterable[str], *, warnings: list[str], label: str) -> lis
     if not found:
         # A broken header ('"Dupont <jean@free.fr', a missing '>') still names the address.
         for value in values:
-            for loose in _LOOSE_ADDRESS_RE.findall(value):
-                cleaned = _clean_address(loose.strip("."))
+            for loose in _LOOSE_ADDRESS_RE.finditer(value):
+                cleaned = _clean_address(loose.group(0).strip("."))
                 if is_valid_address(cleaned):
-                    found.append(("", cleaned))
+                    before = value[: loose.start()] if not found else ""
+                    name = _display_name(before.strip(' "<'), warnings=warnings)
+                    found.append((name, cleaned))
         if found:
             warnings.append(f"malformed {label} header, address recovered: {found[0][1]}")
         elif any(v.strip() for v in values):
@@ -724,6 +750,9 @@ def _safe(func: Callable[[], T], *, default: T) -> T:
         return default
 
 
+_EMBEDDED_MESSAGE_TYPES = frozenset({"message/rfc822", "message/global", "message/news"})
+
+
 def _walk(part: Message, *, ctx: _Context, depth: int) -> None:
     ctx.part_count += 1
     if depth > _MAX_DEPTH or ctx.part_count > _MAX_PARTS:
@@ -739,6 +768,10 @@ def _walk(part: Message, *, ctx: _Context, depth: int) -> None:
 
     if ctype in ("message/delivery-status", "message/global-delivery-status"):
         ctx.status_blocks.extend(_delivery_status_blocks(part, ctx=ctx))
+        return
+    if maintype == "message" and ctype not in _EMBEDDED_MESSAGE_TYPES:
+        # Report metadata (read receipts, abuse reports) or fragments: nothing to read, and
+        # certainly not a forwarded message.
         return
     if part.is_multipart():
         children = [p for p in _safe(part.get_payload, default=[]) if isinstance(p, Message)]
@@ -792,11 +825,11 @@ def _leaf(part: Message, *, ctype: str, ctx: _Context, depth: int) -> None:
     if maintype == "message":
         # A message/* part that the parser left flat (e.g. base64-encoded, which is illegal
         # but happens): parse its bytes as the embedded message it is.
-        inner = email.message_from_bytes(payload, policy=email.policy.default)
+        inner = _message_from_bytes(payload, warnings=ctx.warnings)
         ctx.inner_messages.append((part, inner, depth + 1))
         return
     if ctype == "text/rfc822-headers":
-        ctx.returned_headers.append(email.message_from_bytes(payload, policy=email.policy.default))
+        ctx.returned_headers.append(_message_from_bytes(payload, warnings=ctx.warnings))
         return
     if maintype == "multipart":
         ctx.warn(f"{ctype} part without readable sub-parts, read as text")
@@ -999,9 +1032,9 @@ def _handle_inner_messages(ctx: _Context, *, result: ParsedEmail) -> None:
         part, inner, depth = ctx.inner_messages[handled]
         handled += 1
         inner_headers = _Headers(inner, warnings=ctx.warnings)
-        if result.is_bounce:
-            # Our own message coming back: kept whole for reference, its content is not the
-            # viewer's and must not be read as such.
+        if result.is_bounce or ctx.report_types:
+            # Our own message coming back (bounce, read receipt): kept whole for reference, its
+            # content is not the viewer's and must not be read as such.
             data = _message_bytes(inner)
             name = _safe(part.get_filename, default=None) or "message-original.eml"
             _add_attachment(
@@ -1024,7 +1057,7 @@ def _handle_inner_messages(ctx: _Context, *, result: ParsedEmail) -> None:
                 lines.append(f"{label} : {value}")
         header_text = "\n".join(lines)
         header_html = "<p>" + "<br>".join(html.escape(line) for line in lines) + "</p>"
-        ctx.segments.append(_Segment(text=header_text, html=header_html))
+        ctx.segments.append(_Segment(text=header_text, html=header_html, generated=True))
         # Walking it puts the forwarded text in the body and its files among the attachments,
         # which is where staff look for the viewer's words and photos.
         _walk(inner, ctx=ctx, depth=depth)
@@ -1048,7 +1081,7 @@ def _assemble_body(result: ParsedEmail, *, ctx: _Context) -> None:
             texts.append(html_to_text(segment.html))
     result.body_text = _clean_text("\n\n".join(t.strip("\r\n") for t in texts if t.strip()))
 
-    if any(segment.html is not None for segment in ctx.segments):
+    if any(segment.html is not None and not segment.generated for segment in ctx.segments):
         pieces = []
         for segment in ctx.segments:
             if segment.html is not None:
@@ -1099,7 +1132,8 @@ _ALLOWED_CSS = frozenset(
         "text-align", "text-decoration", "text-indent", "line-height", "white-space",
         "vertical-align", "margin", "margin-top", "margin-bottom", "margin-left", "margin-right",
         "padding", "padding-top", "padding-bottom", "padding-left", "padding-right", "border",
-        "border-collapse", "width", "height",
+        "border-top", "border-bottom", "border-left", "border-right", "border-collapse", "width",
+        "height",
     }
 )  # fmt: skip
 _CLEAN_CONTENT_TAGS = frozenset(
@@ -1140,6 +1174,8 @@ def _sanitize(source: str, *, warnings: list[str]) -> tuple[str, int]:
             url_schemes={"http", "https", "mailto", "tel", "cid", "data"},
             filter_style_properties=set(_ALLOWED_CSS),
             link_rel="noopener noreferrer nofollow",
+            # A relative link would resolve against the CRM itself once displayed there.
+            url_relative="deny",
             strip_comments=True,
         )
     except Exception as exc:
@@ -1165,10 +1201,29 @@ class _HtmlToText(HTMLParser):
     def __init__(self) -> None:
         super().__init__(convert_charrefs=True)
         self.parts: list[str] = []
+        self._newlines = 0  # newlines at the end of the output so far
+        self._started = False  # nothing visible written yet: no leading blank lines
         self._skip: list[str] = []
         self._lists: list[list[int]] = []  # one counter per open list; -1 for unordered
         self._links: list[tuple[str, int]] = []
         self._pre = 0
+
+    def _write(self, text: str) -> None:
+        if not text:
+            return
+        self.parts.append(text)
+        stripped = text.rstrip("\n")
+        if stripped:
+            self._started = True
+            self._newlines = len(text) - len(stripped)
+        else:
+            self._newlines += len(text)
+
+    def _break(self, count: int) -> None:
+        """Block boundaries ask for *at least* `count` newlines, so nested blocks do not pile
+        up blank lines."""
+        if self._started and self._newlines < count:
+            self._write("\n" * (count - self._newlines))
 
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
         if tag == "body":
@@ -1180,30 +1235,32 @@ class _HtmlToText(HTMLParser):
             return
         attributes = {name: value or "" for name, value in attrs}
         if tag == "br":
-            self.parts.append("\n")
+            self._write("\n")
         elif tag in _PARAGRAPH_TAGS:
-            self.parts.append("\n\n")
+            self._break(1 if tag in ("ul", "ol") and self._lists else 2)
             if tag in ("ul", "ol"):
                 self._lists.append([0 if tag == "ol" else -1])
             elif tag == "pre":
                 self._pre += 1
         elif tag == "li":
+            self._break(1)
             counter = self._lists[-1] if self._lists else [-1]
+            indent = "  " * max(len(self._lists) - 1, 0)
             if counter[0] >= 0:
                 counter[0] += 1
-                self.parts.append(f"\n{counter[0]}. ")
+                self._write(f"{indent}{counter[0]}. ")
             else:
-                self.parts.append("\n- ")
+                self._write(f"{indent}- ")
         elif tag in _BLOCK_TAGS:
-            self.parts.append("\n")
+            self._break(1)
         elif tag in ("td", "th"):
-            self.parts.append(" ")
+            self._write(" ")
         elif tag == "a":
             self._links.append((attributes.get("href", "").strip(), len(self.parts)))
         elif tag == "img":
             alt = " ".join(attributes.get("alt", "").split())
             if alt:
-                self.parts.append(f"[{alt}]")
+                self._write(f"[{alt}]")
 
     def handle_startendtag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
         self.handle_starttag(tag, attrs)
@@ -1216,13 +1273,13 @@ class _HtmlToText(HTMLParser):
                 self._skip.pop()
             return
         if tag in _PARAGRAPH_TAGS:
-            self.parts.append("\n\n")
             if tag in ("ul", "ol") and self._lists:
                 self._lists.pop()
             elif tag == "pre" and self._pre:
                 self._pre -= 1
+            self._break(1 if tag in ("ul", "ol") and self._lists else 2)
         elif tag in _BLOCK_TAGS or tag == "li":
-            self.parts.append("\n")
+            self._break(1)
         elif tag == "a" and self._links:
             href, start = self._links.pop()
             self._append_link(href, "".join(self.parts[start:]))
@@ -1233,28 +1290,40 @@ class _HtmlToText(HTMLParser):
             return
         target = href[7:] if lowered.startswith("mailto:") else href
         shown = " ".join(label.split())
+        # Links keep their target so staff can see where a viewer points them, except when the
+        # text already shows it (typically a bare address or URL).
         if target.rstrip("/") not in shown and href not in shown:
-            self.parts.append(f" ({target})" if shown else target)
+            self._write(f" ({target})" if shown else target)
 
     def handle_data(self, data: str) -> None:
         if self._skip:
             return
         if self._pre:
-            self.parts.append(data)
-        else:
-            self.parts.append(re.sub(r"[ \t\r\n\f\v]+", " ", data))
+            self._write(data)
+            return
+        text = re.sub(r"[ \t\r\n\f\v]+", " ", data)
+        if self._newlines or not self._started:
+            text = text.lstrip(" ")  # indentation of the HTML source is not content
+        self._write(text)
+
+
+_HTML_PARSER_LIMIT = 1_000_000
 
 
 def html_to_text(source: str) -> str:
     """Readable text of an HTML body: paragraphs, line breaks, lists and link targets kept."""
     parser = _HtmlToText()
     try:
+        if len(source) > _HTML_PARSER_LIMIT:
+            raise ValueError("too large for HTMLParser")
         parser.feed(source)
         parser.close()
         text = "".join(parser.parts)
     except Exception:
-        # HTMLParser is lenient but not bulletproof; a crude strip beats losing the message.
-        stripped = re.sub(r"(?is)<(script|style)\b.*?</\1\s*>", " ", source)
+        # HTMLParser is lenient but not bulletproof, and slow (tens of seconds on a few MB
+        # of newsletter markup); a crude strip beats losing the message or the worker.
+        stripped = re.sub(r"(?is)<(script|style|title)\b.*?</\1\s*>", " ", source)
+        stripped = re.sub(r"(?i)<br\s*/?>|</(?:p|div|li|tr|h\d)\s*>", "\n", stripped)
         text = html.unescape(re.sub(r"<[^>]*>", " ", stripped))
     text = text.replace("\xa0", " ")
     lines = [" ".join(line.split()) if line.strip() else "" for line in text.split("\n")]
@@ -1389,6 +1458,12 @@ _WEAK_FORWARD_RE = re.compile(
     r"^[ \t>]*(?:-{2,}\s*(?:original message|message d['’]origine)\s*-{2,}|_{10,})[ \t]*$",
     re.IGNORECASE | re.MULTILINE,
 )
+# Outlook's header block of the original ("De : ... / Envoyé : ..."), which recent versions
+# write without any separator line.
+_OUTLOOK_BLOCK_RE = re.compile(
+    r"^[ \t>*]*(?:de|from)[ \t*]*:.*\n(?:.*\n){0,2}?[ \t>*]*(?:envoy[ée]|sent|date)[ \t*]*:",
+    re.IGNORECASE | re.MULTILINE,
+)
 _FORWARD_SUBJECT_RE = re.compile(r"^\s*(?:tr|fw|fwd|wg|transf)\s*:", re.IGNORECASE)
 _FORWARD_FROM_RE = re.compile(
     r"^[ \t>*]*(?:from|de|von|exp[ée]diteur)[ \t*]*:[ \t*]*(.+)$", re.IGNORECASE
@@ -1397,17 +1472,19 @@ _FORWARD_FROM_RE = re.compile(
 
 def _detect_forward(result: ParsedEmail, *, ctx: _Context) -> None:
     text = result.body_text
-    markers = list(_STRONG_FORWARD_RE.finditer(text))
+    # Offsets where the original's header lines start.
+    offsets = [m.end() for m in _STRONG_FORWARD_RE.finditer(text)]
     if _FORWARD_SUBJECT_RE.search(result.subject):
-        markers += list(_WEAK_FORWARD_RE.finditer(text))
-    if not markers:
+        offsets += [m.end() for m in _WEAK_FORWARD_RE.finditer(text)]
+        offsets += [m.start() for m in _OUTLOOK_BLOCK_RE.finditer(text)]
+    if not offsets:
         return
     result.forwarded = True
     if result.forwarded_from_email:
         return  # read from the embedded message itself: more reliable than the text
     # The deepest block is the original writer when a message was forwarded several times.
-    for marker in sorted(markers, key=lambda m: m.start(), reverse=True):
-        name, address = _forwarded_sender(text[marker.end() :], warnings=ctx.warnings)
+    for offset in sorted(set(offsets), reverse=True):
+        name, address = _forwarded_sender(text[offset:], warnings=ctx.warnings)
         if address or name:
             result.forwarded_from_name, result.forwarded_from_email = name, address
             return
@@ -1465,6 +1542,7 @@ _ATTRIBUTION_RES = (
     re.compile(r"^\s*Am\b.*\d.*\bschrieb\b.*:\s*$", re.IGNORECASE),
     re.compile(r"^\s*-{2,}\s*(?:original message|message d['’]origine)\s*-{2,}\s*$", re.I),
 )
+_QUOTE_CANDIDATE_RE = re.compile(r"^\s*(?:Le|On|Am|-|\*?De|\*?From)\b", re.IGNORECASE)
 _ATTRIBUTION_START_RE = re.compile(r"^\s*(?:Le|On|Am)\b", re.IGNORECASE)
 _OUTLOOK_FROM_RE = re.compile(r"^\s*\*?(?:de|from)\s*\*?\s*:\s*\S", re.IGNORECASE)
 _OUTLOOK_NEXT_RE = re.compile(r"^\s*\*?(?:envoy[ée]|sent|date)\s*\*?\s*:", re.IGNORECASE)
@@ -1488,6 +1566,8 @@ def quote_strip(text: str) -> str:
 
 def _quote_start(lines: list[str]) -> int:
     for index, line in enumerate(lines):
+        if not _QUOTE_CANDIDATE_RE.match(line):
+            continue  # cheap pre-filter: long messages have thousands of ordinary lines
         # Gmail wraps a long attribution over two or three lines; a following line that starts
         # an attribution itself is matched on its own turn, so the viewer's line before it is
         # never taken for the beginning of the quote.
