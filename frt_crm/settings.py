@@ -13,6 +13,7 @@ import os
 from pathlib import Path
 
 import dj_database_url
+from celery.schedules import crontab
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
 
@@ -91,6 +92,7 @@ INSTALLED_APPS = [
     "routing",
     "mediation",
     "satisfaction",
+    "reporting",
 ]
 
 MIDDLEWARE = [
@@ -240,6 +242,18 @@ WHITENOISE_USE_FINDERS = True
 MAX_UPLOAD_BYTES = env_int("MAX_UPLOAD_BYTES", 25 * 1024 * 1024, minimum=1024)
 DATA_UPLOAD_MAX_MEMORY_SIZE = MAX_UPLOAD_BYTES + 1024 * 1024
 FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
+# Intake limits (contacts.services): a larger mail is quarantined (or refused with 413 by the
+# gateway); attachments above their limit are listed on the contact but not kept; more than
+# INTAKE_FLOOD_PER_HOUR mails from one address within an hour are held in quarantine.
+INTAKE_MAX_EMAIL_BYTES = env_int("INTAKE_MAX_EMAIL_BYTES", MAX_UPLOAD_BYTES, minimum=1024)
+INTAKE_MAX_ATTACHMENT_BYTES = env_int("INTAKE_MAX_ATTACHMENT_BYTES", 10 * 1024 * 1024, minimum=1)
+INTAKE_FLOOD_PER_HOUR = env_int("INTAKE_FLOOD_PER_HOUR", 30)
+INTAKE_API_MAX_BYTES = env_int("INTAKE_API_MAX_BYTES", 1024 * 1024, minimum=1024)
+INTAKE_API_RATE = env_str("INTAKE_API_RATE", "3000/minute")
+# The public web form: submissions per IP address and window (seconds), largest body accepted.
+WEBFORM_RATE_LIMIT = env_int("WEBFORM_RATE_LIMIT", 5)
+WEBFORM_RATE_WINDOW = env_int("WEBFORM_RATE_WINDOW", 600, minimum=1)
+WEBFORM_MAX_BYTES = env_int("WEBFORM_MAX_BYTES", 64 * 1024, minimum=1024)
 
 # --- email -------------------------------------------------------------------------------------
 
@@ -286,12 +300,55 @@ CELERY_TASK_ROUTES = {
     "contacts.tasks.send_*": {"queue": "mail"},
     "contacts.tasks.poll_*": {"queue": "mail"},
     "contacts.tasks.ocr_*": {"queue": "ocr"},
+    "mediation.tasks.send_*": {"queue": "mail"},
     "reporting.tasks.*": {"queue": "reports"},
 }
 CELERY_TIMEZONE = TIME_ZONE
 # The task that triages a new ticket (routing), named here so `contacts` need not import it.
-TRIAGE_TASK = ""
+TRIAGE_TASK = "routing.tasks.triage_ticket"
 CELERY_BEAT_SCHEDULE: dict[str, dict] = {}
+# Mediation: remind departments of requests for comment due within two working days (each
+# request is reminded once; the task claims it). Working mornings, Europe/Paris.
+CELERY_BEAT_SCHEDULE["mediation-remind-comment-requests"] = {
+    "task": "mediation.tasks.remind_comment_requests",
+    "schedule": crontab(minute=30, hour=8, day_of_week="mon-fri"),
+}
+# The intake's IMAP poller: every active brand mailbox, each minute by default.
+CELERY_BEAT_SCHEDULE["contacts-poll-mailboxes"] = {
+    "task": "contacts.tasks.poll_mailboxes",
+    "schedule": env_int("MAILBOX_POLL_SECONDS", 60, minimum=5),
+}
+
+# --- triage and SLA (routing) -------------------------------------------------------------------
+
+# The classifier decides only where no rule did, and only with at least this confidence (0–1).
+try:
+    TRIAGE_CLASSIFIER_THRESHOLD = float(env_str("TRIAGE_CLASSIFIER_THRESHOLD") or "0.7")
+except ValueError:
+    raise ImproperlyConfigured("TRIAGE_CLASSIFIER_THRESHOLD must be a number") from None
+if not 0.0 <= TRIAGE_CLASSIFIER_THRESHOLD <= 1.0:
+    raise ImproperlyConfigured("TRIAGE_CLASSIFIER_THRESHOLD must be between 0 and 1")
+# The viewer's history the triage looks at (open tickets, earlier answers), and the window of
+# "repeat contacts on the same subject".
+TRIAGE_HISTORY_DAYS = env_int("TRIAGE_HISTORY_DAYS", 365, minimum=1)
+TRIAGE_REPEAT_DAYS = env_int("TRIAGE_REPEAT_DAYS", 90, minimum=1)
+# A ticket still `new` after this long lost its triage message: the sweep enqueues it again.
+TRIAGE_STALLED_AFTER_MINUTES = env_int("TRIAGE_STALLED_AFTER_MINUTES", 5, minimum=1)
+# Pauses (waiting for the viewer) shift due dates by working time through this hook.
+SLA_RESUME_HOOK = "routing.sla.resume_after_pause"
+# A ticket is "at risk" once this share of its allowed time is used.
+SLA_AT_RISK_RATIO = env_int("SLA_AT_RISK_PERCENT", 75, minimum=1) / 100
+# The SLA sweep looks at tickets due within this many days (longer allowances are not at
+# risk yet).
+SLA_RISK_HORIZON_DAYS = env_int("SLA_RISK_HORIZON_DAYS", 30, minimum=1)
+CELERY_BEAT_SCHEDULE["routing-triage-sweep"] = {
+    "task": "routing.tasks.triage_sweep",
+    "schedule": 120.0,
+}
+CELERY_BEAT_SCHEDULE["routing-sla-sweep"] = {
+    "task": "routing.tasks.sla_sweep",
+    "schedule": 300.0,
+}
 
 # --- REST API ----------------------------------------------------------------------------------
 

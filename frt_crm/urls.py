@@ -20,6 +20,11 @@ urlpatterns = [
     path("i18n/", include("django.conf.urls.i18n")),
     path("admin/", admin.site.urls),
     path("api/v1/", include(router.urls)),
+    path("", include("contacts.urls")),
+    # Teams' queues (/queue/) and the ticket moves between levels.
+    path("", include("routing.urls")),
+    # Staff screens under /mediation/, public opinions under /mediateur/.
+    path("", include("mediation.urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
     path("api/redoc/", SpectacularRedocView.as_view(url_name="schema"), name="api-redoc"),

@@ -35,7 +35,6 @@ RETRY_HANDLERS: dict[str, str] = {
     "imap": "contacts.services.email_intake.email_retry",
     "gateway": "contacts.services.email_intake.email_retry",
     "web": "contacts.services.webform.webform_retry",
-    "api": "contacts.services.integrations.api_contact_retry",
 }
 
 

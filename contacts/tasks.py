@@ -1,0 +1,60 @@
+"""Celery tasks of the intake: thin, ids as arguments, safe to run twice.
+
+Routing (settings.CELERY_TASK_ROUTES): `send_*` and `poll_*` on the mail queue, `ocr_*` on the
+ocr queue, so a burst of scans never delays mail.
+"""
+
+from __future__ import annotations
+
+import logging
+import smtplib
+
+from celery import shared_task
+
+from frt_crm.celery import enqueue_on_commit
+
+logger = logging.getLogger(__name__)
+
+
+@shared_task(bind=True, max_retries=8)
+def send_acknowledgement(self, contact_id: int) -> None:
+    """Send the web form's acknowledgement (a pending outbound contact); retried with backoff
+    while the SMTP server refuses, then marked failed."""
+    from .services.webform import acknowledgement_give_up, acknowledgement_send
+
+    try:
+        acknowledgement_send(contact_id=contact_id)
+    except (smtplib.SMTPException, OSError) as exc:
+        if self.request.is_eager:
+            # In-process (no broker): the viewer's request must not fail for it; the
+            # acknowledgement stays pending with its error.
+            logger.warning("acknowledgement %s not sent: %s", contact_id, exc)
+            return
+        if self.request.retries >= self.max_retries:
+            acknowledgement_give_up(contact_id=contact_id, error=str(exc))
+            return
+        raise self.retry(exc=exc, countdown=min(1800, 30 * 2**self.request.retries)) from exc
+
+
+@shared_task
+def poll_mailboxes() -> None:
+    """Beat: one polling task per active mailbox."""
+    from .services.mailboxes import mailboxes_due
+
+    for mailbox_id in mailboxes_due():
+        enqueue_on_commit(poll_mailbox, mailbox_id)
+
+
+@shared_task(soft_time_limit=240)
+def poll_mailbox(mailbox_id: int) -> None:
+    from .services.mailboxes import mailbox_poll
+
+    mailbox_poll(mailbox_id=mailbox_id)
+
+
+@shared_task(autoretry_for=(OSError,), retry_backoff=60, max_retries=3)
+def ocr_letter_scan(scan_id: int) -> None:
+    """Read a letter's scan with Tesseract (a scan no longer pending is left alone)."""
+    from .services.letters import letter_scan_ocr
+
+    letter_scan_ocr(scan_id=scan_id)
