@@ -134,6 +134,12 @@ class Case(models.Model):
     def is_open(self) -> bool:
         return self.status == CaseStatus.OPEN
 
+    @property
+    def topic_label(self) -> str:
+        from contacts.models import Topic
+
+        return str(dict(Topic.choices).get(self.topic, self.topic))
+
 
 class CaseTicket(models.Model):
     """A ticket gathered into a case (a controversial report can bring hundreds)."""
@@ -251,8 +257,9 @@ class CommentRequestStatus(models.TextChoices):
 class CommentRequest(models.Model):
     """A request for comment to a department, answered through a one-time link.
 
-    Only the SHA-256 of the link's random token is stored: a copy of the database does not
-    give anyone the power to answer in a department's name.
+    The link carries a token signed with the SECRET_KEY (django.core.signing) naming this
+    request, its case and `token_nonce`: a copy of the database alone cannot forge one, the
+    reminder can repeat the same link, and a new nonce revokes the old link.
     """
 
     case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="comment_requests")
@@ -260,7 +267,7 @@ class CommentRequest(models.Model):
     recipient_name = models.CharField(_("recipient"), max_length=200)
     recipient_email = models.EmailField(_("recipient's email"))
     question = models.TextField(_("question"))
-    token_hash = models.CharField(max_length=64, unique=True, editable=False)
+    token_nonce = models.CharField(max_length=32, editable=False)
     status = models.CharField(
         max_length=10, choices=CommentRequestStatus.choices, default=CommentRequestStatus.SENT
     )
@@ -379,7 +386,12 @@ class CommentStatus(models.TextChoices):
 
 
 class OpinionComment(models.Model):
-    """A viewer's comment on a published opinion: email-checked, then pre-moderated."""
+    """A viewer's comment on a published opinion: email-checked, then pre-moderated.
+
+    The confirmation link carries a signed token naming the comment (django.core.signing,
+    with an age limit); it works once, since confirming moves the comment on from
+    `unconfirmed`.
+    """
 
     opinion = models.ForeignKey(Opinion, on_delete=models.CASCADE, related_name="comments")
     author_name = models.CharField(_("name"), max_length=100)
@@ -388,7 +400,6 @@ class OpinionComment(models.Model):
     status = models.CharField(
         max_length=12, choices=CommentStatus.choices, default=CommentStatus.UNCONFIRMED
     )
-    confirm_token_hash = models.CharField(max_length=64, unique=True, editable=False)
     created_at = models.DateTimeField(default=timezone.now)
     confirmed_at = models.DateTimeField(null=True, blank=True)
     moderated_at = models.DateTimeField(null=True, blank=True)
