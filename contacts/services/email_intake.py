@@ -42,6 +42,7 @@ from .intake import (
     IncomingAttachment,
     SenderIdentity,
     contact_intake,
+    message_id_normalise,
 )
 from .quarantine import quarantine_put
 from .viewers import normalise_email
@@ -208,7 +209,7 @@ def _handle_bounce(
     parsed: ParsedEmail, raw: bytes, source: str, detail: str, brand: Brand | None
 ) -> EmailOutcome:
     ids = [parsed.bounced_message_id or "", parsed.in_reply_to or "", *parsed.references]
-    ids = [i for i in ids if i]
+    ids = [i for i in map(message_id_normalise, ids) if i]
     outbound = (
         Contact.objects.filter(message_id__in=ids, direction=Direction.OUTBOUND)
         .select_related("ticket")
@@ -361,7 +362,9 @@ def email_ingest(
     brand = _brand_for(parsed, brand)
 
     if parsed.message_id:
-        known = Contact.objects.filter(message_id=parsed.message_id).select_related("ticket")
+        known = Contact.objects.filter(
+            message_id=message_id_normalise(parsed.message_id)
+        ).select_related("ticket")
         existing = known.first()
         if existing is not None:
             return _outcome(

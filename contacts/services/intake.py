@@ -141,6 +141,12 @@ class IntakeResult:
     reopened: bool = False
 
 
+def message_id_normalise(value: str | None) -> str:
+    """Message-IDs are stored bare, without angle brackets (as the parser gives them): the
+    outbound mail's id and a reply's In-Reply-To must compare equal."""
+    return (value or "").strip().strip("<>").strip()[:255]
+
+
 # --- raw storage -------------------------------------------------------------------------------
 
 
@@ -420,6 +426,9 @@ def contact_intake(*, message: InboundMessage) -> IntakeResult:
     """
     if message.channel not in Channel.values:
         raise ValueError(f"unknown channel {message.channel!r}")
+    message.message_id = message_id_normalise(message.message_id) or None
+    message.in_reply_to = message_id_normalise(message.in_reply_to) or None
+    message.references = [r for r in map(message_id_normalise, message.references) if r]
     raw_name, raw_sha = message.raw_file_name, message.raw_sha256
     if message.raw is not None and not raw_name:
         raw_name, raw_sha = raw_store(data=message.raw, extension=message.raw_extension)

@@ -109,7 +109,8 @@ def webform_hold_robot(*, brand: Brand, raw: bytes, ip: str) -> QuarantineItem:
 
 def _message_id(reference: str) -> str:
     domain = getattr(settings, "EMAIL_MESSAGE_ID_DOMAIN", "crm.example.fr")
-    return f"<frt-crm.{reference}.{int(time.time())}.{secrets.token_hex(4)}@{domain}>"
+    # Stored bare (see message_id_normalise); the header gets the angle brackets.
+    return f"frt-crm.{reference}.{int(time.time())}.{secrets.token_hex(4)}@{domain}"
 
 
 def webform_submit(*, brand: Brand, data: WebFormInput, raw: bytes) -> IntakeResult:
@@ -201,7 +202,7 @@ def acknowledgement_send(*, contact_id: int) -> bool:
         body=body,
         from_email=f"{brand.name} <{sender}>" if brand else sender,
         to=[contact.meta.get("to", "")],
-        headers={"Message-ID": contact.message_id, **AUTO_HEADERS},
+        headers={"Message-ID": f"<{contact.message_id}>", **AUTO_HEADERS},
     )
     try:
         mail.send(fail_silently=False)
