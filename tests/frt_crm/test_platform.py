@@ -100,6 +100,11 @@ def test_login_page_is_in_french_and_labelled(client):
     assert '<label for="id_username">' in html
 
 
+def test_french_even_when_the_browser_asks_for_english(client):
+    html = client.get(reverse("login"), HTTP_ACCEPT_LANGUAGE="en-US,en;q=0.9").content.decode()
+    assert 'lang="fr"' in html
+
+
 def test_english_is_available(client):
     client.cookies["django_language"] = "en"
     html = client.get(reverse("login")).content.decode()
