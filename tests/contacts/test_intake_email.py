@@ -20,13 +20,7 @@ from contacts.models import (
 )
 from contacts.services import intake as intake_service
 from contacts.services.email_intake import email_ingest
-from tests.contacts.intake_fixtures import (  # noqa: F401
-    EMAILS,
-    TRIAGE_CALLS,
-    annie_ticket,
-    eml,
-    intake_env,
-)
+from tests.contacts.conftest import EMAILS, TRIAGE_CALLS, eml
 from tests.factories import TicketFactory, ViewerFactory
 
 pytestmark = pytest.mark.django_db

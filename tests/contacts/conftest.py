@@ -1,4 +1,4 @@
-"""Fixtures of the intake tests (imported by name by each test module)."""
+"""Fixtures of the intake tests (none is autouse: other tests here are unaffected)."""
 
 from __future__ import annotations
 
@@ -28,7 +28,7 @@ def intake_env(settings, tmp_path):
             "LOCATION": f"intake-{tmp_path.name}",
         }
     }
-    settings.TRIAGE_TASK = "tests.contacts.intake_fixtures.fake_triage"
+    settings.TRIAGE_TASK = "tests.contacts.conftest.fake_triage"
     settings.INTAKE_API_RATE = "100000/minute"
     from django.core.cache import cache
 
