@@ -55,7 +55,7 @@ def test_contact_is_created_on_a_new_ticket(api, django_capture_on_commit_callba
     assert contact.viewer.phones.get().number == "+33612345678"
     assert contact.viewer.consents.get().source == "api:partner"
     assert json.loads(contact.raw_file.read())["external_id"] == "partner-000017"
-    assert TRIAGE_CALLS == [contact.ticket_id]
+    assert [contact.ticket_id] == TRIAGE_CALLS
 
 
 def test_same_external_id_again_answers_200_with_the_same_contact(api):
