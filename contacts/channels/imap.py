@@ -47,11 +47,11 @@ class ImapSession:
     def __init__(self, conn: imaplib.IMAP4, config: ImapSettings) -> None:
         self.conn = conn
         self.config = config
-        self._can_move = (
-            b"MOVE"
-            in b" ".join(c if isinstance(c, bytes) else str(c).encode() for c in conn.capabilities)
-            or "MOVE" in conn.capabilities
-        )
+        # Capabilities grow after login (MOVE, UIDPLUS): ask again rather than trust the
+        # greeting's list.
+        typ, data = conn.capability()
+        words = data[0].upper().split() if typ == "OK" and data and data[0] else []
+        self._can_move = b"MOVE" in words
 
     def ensure_folder(self, folder: str) -> None:
         typ, _ = self.conn.create(_quote(folder))

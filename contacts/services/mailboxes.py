@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import imaplib
 import logging
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -85,8 +86,9 @@ def mailbox_poll(*, mailbox_id: int, limit: int | None = None) -> PollReport:
                 # Committed (each intake commits on its own): now it may leave the inbox.
                 session.move(uid, mailbox.processed_folder)
                 report.statuses[status] = report.statuses.get(status, 0) + 1
-    except ImapError as exc:
-        report.error = str(exc)
+    except (ImapError, imaplib.IMAP4.error, OSError) as exc:
+        # The connection broke mid-way: what was committed stays; the rest waits in the inbox.
+        report.error = str(exc) or type(exc).__name__
         logger.warning("mailbox %s: %s", mailbox, exc)
     finally:
         Mailbox.objects.filter(pk=mailbox_id).update(
