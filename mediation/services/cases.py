@@ -114,6 +114,15 @@ def desk_for(*, topic: str, programme: Programme | None) -> str:
     return Desk.PROGRAMMES
 
 
+def _desk_of_team(ticket: Ticket) -> str | None:
+    """The desk whose team the ticket was placed in, if a mediator's: routing's placement
+    (its policy, or a manual re-route) wins over our own reading of the topic."""
+    if not ticket.team_id:
+        return None
+    code = ticket.team.code
+    return next((desk for desk, team in DESK_TEAM.items() if team == code), None)
+
+
 def mediator_for_desk(*, desk: str) -> User | None:
     """The mediator in charge of a desk: an active mediator of its team, the lead first."""
     membership = (
@@ -149,7 +158,7 @@ def case_open_from_escalation(*, ticket: Ticket, by: User | None, reason: str) -
         if existing is not None:
             return existing
         programme = ticket.programme if ticket.programme_id else None
-        desk = desk_for(topic=ticket.topic, programme=programme)
+        desk = _desk_of_team(ticket) or desk_for(topic=ticket.topic, programme=programme)
         now = timezone.now()
         today = timezone.localdate(now)
         case = Case.objects.create(

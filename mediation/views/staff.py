@@ -216,6 +216,17 @@ def case_reopen(request: HttpRequest, pk: int) -> HttpResponse:
     return _back(case)
 
 
+def _search(form: TicketSearchForm) -> dict:
+    data = form.cleaned_data
+    return {
+        "programme_id": data["programme"].pk if data["programme"] else None,
+        "brand_id": data["brand"].pk if data["brand"] else None,
+        "received_from": data["received_from"],
+        "received_to": data["received_to"],
+        "keywords": data["keywords"],
+    }
+
+
 @login_required
 def case_tickets(request: HttpRequest, pk: int) -> HttpResponse:
     """Gather tickets: search by programme, brand, dates and keywords, then attach the ticked
@@ -227,7 +238,7 @@ def case_tickets(request: HttpRequest, pk: int) -> HttpResponse:
             if not form.is_valid():
                 raise Http404
             ids = list(
-                selectors.ticket_search_for_case(user=request.user, **form.cleaned_data)
+                selectors.ticket_search_for_case(user=request.user, **_search(form))
                 .filter(in_open_case=False)
                 .values_list("pk", flat=True)[:ATTACH_ALL_LIMIT]
             )
@@ -264,7 +275,7 @@ def case_tickets(request: HttpRequest, pk: int) -> HttpResponse:
     page = None
     total = 0
     if request.GET and form.is_valid():
-        results = selectors.ticket_search_for_case(user=request.user, **form.cleaned_data)
+        results = selectors.ticket_search_for_case(user=request.user, **_search(form))
         total = results.count()
         page = Paginator(results, 100).get_page(request.GET.get("page"))
     return render(

@@ -70,3 +70,21 @@ def test_without_a_mediator_in_the_team_the_case_waits_unassigned(srt):
     ticket = TicketFactory(level=3, topic=Topic.EDITORIAL_NEWS)
     case = case_open_from_escalation(ticket=ticket, by=srt, reason="")
     assert case.mediator is None
+
+
+def test_the_mediator_team_chosen_by_routing_decides_the_desk(mediators, srt):
+    ticket = TicketFactory(
+        level=3, topic=Topic.REGIONAL, team=Team.objects.get(code="mediator-news")
+    )
+    case = case_open_from_escalation(ticket=ticket, by=srt, reason="")
+    assert case.desk == Desk.NEWS
+    assert case.mediator == mediators["news"]
+
+
+def test_escalation_through_routing_opens_the_case(mediators, srt):
+    workflow = pytest.importorskip("routing.services.workflow")
+    ticket = TicketFactory(level=2, topic=Topic.EDITORIAL_NEWS, brand=brand("france2"))
+    workflow.ticket_escalate(ticket=ticket, by=srt, reason="Le téléspectateur fait appel.")
+    case = Case.objects.get(links__ticket=ticket)
+    assert case.mediator == mediators["news"]
+    assert case.summary == "Le téléspectateur fait appel."
