@@ -149,16 +149,27 @@ def propose_identity(text: str) -> ProposedIdentity:
     found = ProposedIdentity()
     lines = [line.strip() for line in (text or "").splitlines()]
     head = [line for line in lines[:40] if line]
-    for index, line in enumerate(head):
-        if _is_own(line):
+    # Paragraphs (address blocks are separated by blank lines); a block naming us is ours.
+    blocks, current = [], []
+    for line in lines[:60]:
+        if line:
+            current.append(line)
+        elif current:
+            blocks.append(current)
+            current = []
+    if current:
+        blocks.append(current)
+    for block in blocks[:8]:
+        if any(_is_own(line) for line in block):
             continue
-        match = _POSTCODE_RE.match(line)
-        if not match or found.postcode:
+        index = next((i for i, line in enumerate(block) if _POSTCODE_RE.match(line)), None)
+        if index is None:
             continue
+        match = _POSTCODE_RE.match(block[index])
         found.postcode = match.group(1).replace(" ", "")
         found.city = match.group(2).strip().title()
-        block = [b for b in head[max(0, index - 4) : index] if not _is_own(b)]
-        for candidate in block:
+        before = block[max(0, index - 4) : index]
+        for candidate in before:
             civ = _CIVILITY_RE.match(candidate)
             if civ and not found.last_name:
                 word = civ.group(1).lower().rstrip(".")
@@ -170,8 +181,8 @@ def propose_identity(text: str) -> ProposedIdentity:
                 found.address_line1 = candidate
             elif found.address_line1 and not found.address_line2 and not civ:
                 found.address_line2 = candidate
-        if not found.last_name and block:
-            first_line = block[0]
+        if not found.last_name and before:
+            first_line = before[0]
             if not _STREET_RE.match(first_line) and not any(c.isdigit() for c in first_line):
                 found.first_name, found.last_name = _names(first_line)
         break
