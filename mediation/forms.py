@@ -48,9 +48,8 @@ class AssignForm(forms.Form):
 
 
 class CloseForm(forms.Form):
-    outcome = forms.ChoiceField(
-        label=_("Outcome"), choices=[c for c in CaseOutcome.choices if c[0]]
-    )
+    # The empty first choice: a case is never closed by a default nobody chose.
+    outcome = forms.ChoiceField(label=_("Outcome"), choices=CaseOutcome.choices)
 
 
 class ReopenForm(forms.Form):

@@ -400,7 +400,8 @@ def opinion_edit(request: HttpRequest, pk: int) -> HttpResponse:
         }
     else:
         answers = "\n\n".join(
-            f"{r.department} — {r.answered_by_name}:\n{r.answer}"
+            # The department speaks publicly, not the person who answered for it.
+            f"{r.department}:\n{r.answer}"
             for r in selectors.case_comment_requests(case=case)
             if r.answer
         )
