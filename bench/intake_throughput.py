@@ -1,0 +1,267 @@
+"""Throughput of the intake on PostgreSQL: `ingest_email` and POST /api/v1/contacts/, beside a
+bare Django + DRF view that inserts one row, measured in the same run.
+
+    DATABASE_URL=postgres://postgres@127.0.0.1:5432/crm_intake_bench \\
+        .venv/bin/python bench/intake_throughput.py [--n 1000]
+
+The database is migrated, then emptied of earlier bench rows. With a Redis on loopback, the
+Celery broker and cache are its database 3 (triage is enqueued, as in production, and the
+queue is purged afterwards); without it, triage is left out. Prints contacts/s and p50/p95
+latency of each path.
+"""
+
+from __future__ import annotations
+
+import argparse
+import io
+import os
+import random
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "frt_crm.settings")
+os.environ.setdefault("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/crm_intake_bench")
+
+
+def _redis_up() -> bool:
+    import socket
+
+    try:
+        with socket.create_connection(("127.0.0.1", 6379), timeout=1):
+            return True
+    except OSError:
+        return False
+
+
+REDIS = _redis_up() and not os.environ.get("BENCH_NO_REDIS")
+if REDIS:
+    os.environ.setdefault("CELERY_BROKER_URL", "redis://127.0.0.1:6379/3")
+    os.environ.setdefault("REDIS_URL", "redis://127.0.0.1:6379/3")
+os.environ.setdefault("MEDIA_ROOT", tempfile.mkdtemp(prefix="bench-media-"))
+os.environ.setdefault("LOG_LEVEL", "WARNING")
+
+import django  # noqa: E402
+
+django.setup()
+
+from django.conf import settings  # noqa: E402
+from django.core.management import call_command  # noqa: E402
+from django.db import connection  # noqa: E402
+from django.urls import include, path  # noqa: E402
+from rest_framework import serializers  # noqa: E402
+from rest_framework.parsers import JSONParser  # noqa: E402
+from rest_framework.response import Response  # noqa: E402
+from rest_framework.test import APIClient  # noqa: E402
+from rest_framework.views import APIView  # noqa: E402
+
+from accounts.models import AuditEvent  # noqa: E402
+from contacts.api.auth import IntegrationTokenAuthentication, MayPostContacts  # noqa: E402
+from contacts.models import IntegrationClient  # noqa: E402
+
+FIRST = ["Jeanne", "Paul", "Camille", "Louis", "Nadia", "Hugo", "Léa", "Yann", "Maëlle", "René"]
+LAST = ["Martin", "Le Gall", "Dubois", "Nguyen", "Girard", "Kerbrat", "Moreau", "Benali"]
+TOPICS = [
+    ("Sous-titres absents", "les sous-titres ont disparu pendant le journal de 20 h"),
+    ("Horaire de rediffusion", "à quelle heure est rediffusé le magazine de dimanche"),
+    ("Coupure du match", "le match a été coupé avant la fin, c'est inadmissible"),
+    ("Merci", "merci pour ce très beau documentaire sur la Bretagne"),
+]
+
+
+# --- the bare view: DRF, token authentication, one INSERT ---------------------------------------
+
+
+class BareSerializer(serializers.Serializer):
+    external_id = serializers.CharField(max_length=128)
+    body = serializers.CharField()
+
+
+class BareView(APIView):
+    authentication_classes = [IntegrationTokenAuthentication]
+    permission_classes = [MayPostContacts]
+    parser_classes = [JSONParser]
+
+    def post(self, request):
+        serializer = BareSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        row = AuditEvent.objects.create(
+            action="bench.bare", object_type="bench", object_id=serializer.validated_data[
+                "external_id"]
+        )
+        return Response({"id": row.pk}, status=201)
+
+
+urlpatterns = [path("bench/bare/", BareView.as_view()), path("", include("frt_crm.urls"))]
+
+
+# --- inputs ------------------------------------------------------------------------------------
+
+
+def make_email(i: int, run: str) -> bytes:
+    first, last = random.choice(FIRST), random.choice(LAST)
+    subject, text = random.choice(TOPICS)
+    body = (f"Bonjour,\n\nJe vous écris car {text}.\nPouvez-vous me répondre ?\n\n"
+            f"Cordialement,\n{first} {last}\n") * 3
+    return (
+        f"From: {first} {last} <{run}.{i}@example.fr>\r\n"
+        f"To: {settings.DEFAULT_FROM_EMAIL}\r\n"
+        f"Subject: {subject} ({i})\r\n"
+        f"Message-ID: <bench-{run}-{i}@example.fr>\r\n"
+        f"Date: Mon, 02 Mar 2026 10:00:00 +0100\r\n"
+        f"MIME-Version: 1.0\r\nContent-Type: text/plain; charset=utf-8\r\n"
+        f"Content-Transfer-Encoding: 8bit\r\n\r\n{body}"
+    ).encode()
+
+
+def make_payload(i: int, run: str) -> dict:
+    first, last = random.choice(FIRST), random.choice(LAST)
+    subject, text = random.choice(TOPICS)
+    return {
+        "external_id": f"{run}-{i}",
+        "channel": "web",
+        "brand": "france2",
+        "subject": subject,
+        "body": f"Bonjour, {text}. Merci de me répondre.",
+        "sender": {"email": f"api.{run}.{i}@example.fr", "first_name": first, "last_name": last,
+                   "postcode": "29150"},
+    }
+
+
+def summary(name: str, latencies: list[float], wall: float, n: int) -> dict:
+    q = statistics.quantiles(latencies, n=100) if len(latencies) > 1 else latencies * 99
+    row = {"path": name, "n": n, "per_s": n / wall, "p50_ms": q[49] * 1000,
+           "p95_ms": q[94] * 1000}
+    print(f"{name:<34} {n:>6} {row['per_s']:>9.0f}/s   p50 {row['p50_ms']:6.2f} ms   "
+          f"p95 {row['p95_ms']:6.2f} ms")
+    return row
+
+
+# --- runs --------------------------------------------------------------------------------------
+
+
+def bench_ingest_in_process(files: list[str]) -> dict:
+    from contacts.management.commands import ingest_email as command
+
+    real = command.email_ingest
+    latencies = []
+
+    def timed(**kwargs):
+        t = time.perf_counter()
+        try:
+            return real(**kwargs)
+        finally:
+            latencies.append(time.perf_counter() - t)
+
+    command.email_ingest = timed
+    out = io.StringIO()
+    t = time.perf_counter()
+    try:
+        call_command("ingest_email", "--json", *files, stdout=out)
+    finally:
+        command.email_ingest = real
+    wall = time.perf_counter() - t
+    created = out.getvalue().count('"status": "created"')
+    assert created == len(files), f"only {created} of {len(files)} created"
+    return summary("ingest_email (in-process)", latencies, wall, len(files))
+
+
+def bench_ingest_subprocess(files: list[str]) -> dict:
+    t = time.perf_counter()
+    done = subprocess.run(
+        [sys.executable, str(ROOT / "manage.py"), "ingest_email", "--json", *files],
+        capture_output=True, text=True, env=os.environ.copy(), cwd=ROOT,
+    )
+    wall = time.perf_counter() - t
+    if done.returncode != 0:
+        raise SystemExit(f"ingest_email subprocess failed: {done.stderr[-2000:]}")
+    created = done.stdout.count('"status": "created"')
+    print(f"{'ingest_email (subprocess, startup incl.)':<34} {len(files):>6} "
+          f"{len(files) / wall:>9.0f}/s   wall {wall:.2f} s, {created} created")
+    return {"path": "ingest_email subprocess", "n": len(files), "per_s": len(files) / wall}
+
+
+def bench_http(name: str, url: str, payloads: list[dict], token: str) -> dict:
+    import json
+
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Bearer {token}")
+    latencies = []
+    t0 = time.perf_counter()
+    for payload in payloads:
+        body = json.dumps(payload)
+        t = time.perf_counter()
+        response = client.post(url, body, content_type="application/json")
+        latencies.append(time.perf_counter() - t)
+        if response.status_code != 201:
+            raise SystemExit(f"{name}: {response.status_code} {response.content[:300]!r}")
+    return summary(name, latencies, time.perf_counter() - t0, len(payloads))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--n", type=int, default=1000)
+    args = parser.parse_args()
+    if connection.vendor != "postgresql":
+        raise SystemExit("bench: set DATABASE_URL to a PostgreSQL database")
+    settings.ROOT_URLCONF = "__main__"
+    settings.INTAKE_API_RATE = "1000000/minute"
+    settings.INTAKE_FLOOD_PER_HOUR = 0
+    settings.ALLOWED_HOSTS = ["*"]
+    call_command("migrate", verbosity=0)
+    if not REDIS:
+        call_command("createcachetable", verbosity=0)
+        settings.TRIAGE_TASK = ""
+    client = IntegrationClient.objects.filter(code="bench").first()
+    if client is not None:
+        client.delete()
+    from contacts.services.integrations import integration_client_create
+
+    _, token = integration_client_create(code="bench", name="Bench", may_post_contacts=True)
+    run = f"{int(time.time())}"
+    print(f"PostgreSQL {connection.pg_version // 10000}, n={args.n}, "
+          f"triage {'enqueued on Redis db 3' if REDIS else 'left out (no broker)'}\n")
+
+    with tempfile.TemporaryDirectory(prefix="bench-mail-") as tmp:
+        files, files2 = [], []
+        for i in range(args.n):
+            for bucket, prefix in ((files, "a"), (files2, "b")):
+                p = Path(tmp) / f"{prefix}{i}.eml"
+                p.write_bytes(make_email(i, f"{run}{prefix}"))
+                bucket.append(str(p))
+        # Warm-up: imports, connection pool, caches.
+        warm = Path(tmp) / "warm.eml"
+        warm.write_bytes(make_email(0, f"{run}w"))
+        call_command("ingest_email", str(warm), stdout=io.StringIO())
+        bench_ingest_in_process(files)
+        bench_ingest_subprocess(files2)
+
+    bench_http("bare DRF view, one INSERT (warm-up)", "/bench/bare/",
+               [{"external_id": f"w{i}", "body": "x"} for i in range(50)], token)
+    bench_http("POST /api/v1/contacts/ (warm-up)", "/api/v1/contacts/",
+               [make_payload(i, f"{run}w") for i in range(50)], token)
+    bare = bench_http("bare DRF view, one INSERT", "/bench/bare/",
+                      [{"external_id": f"{run}-{i}", "body": "x"} for i in range(args.n)], token)
+    api = bench_http("POST /api/v1/contacts/", "/api/v1/contacts/",
+                     [make_payload(i, run) for i in range(args.n)], token)
+    print(f"\nAPI / bare view: {api['p50_ms'] / bare['p50_ms']:.2f}x at p50, "
+          f"{bare['per_s'] / api['per_s']:.2f}x in throughput (aim: within 3x)")
+
+    if REDIS:
+        from frt_crm.celery import app
+
+        with app.connection_for_write() as conn:
+            for queue in ("triage", "default", "mail"):
+                try:
+                    conn.default_channel.queue_purge(queue)
+                except Exception:  # a queue never declared: nothing to purge
+                    pass
+
+
+if __name__ == "__main__":
+    main()
