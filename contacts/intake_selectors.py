@@ -3,6 +3,8 @@ mailroom's letters, the quarantine. Each owns its query (select_related, bounded
 
 from __future__ import annotations
 
+import time
+
 from django.db.models import Prefetch, Q, QuerySet
 from django.http import Http404
 
@@ -11,6 +13,7 @@ from accounts.models import User
 
 from .models import (
     OPEN_STATUSES,
+    Brand,
     LetterScan,
     QuarantineItem,
     Ticket,
@@ -115,3 +118,18 @@ def quarantine_get_for_user(*, user: User, pk: int) -> QuarantineItem:
         return QuarantineItem.objects.select_related("brand", "resolved_by", "contact").get(pk=pk)
     except (QuarantineItem.DoesNotExist, ValueError):
         raise Http404 from None
+
+
+_BRANDS: dict[str, tuple[float, Brand | None]] = {}
+
+
+def brand_active_by_code(code: str) -> Brand | None:
+    """An active brand by code, cached a minute per process (reference data read on every
+    API call and web form post)."""
+    hit = _BRANDS.get(code)
+    now = time.monotonic()
+    if hit is not None and now - hit[0] < 60:
+        return hit[1]
+    brand = Brand.objects.filter(code=code, is_active=True).select_related("parent").first()
+    _BRANDS[code] = (now, brand)
+    return brand

@@ -15,8 +15,8 @@ from rest_framework.exceptions import APIException
 from rest_framework.parsers import JSONParser
 from rest_framework.response import Response
 
-from ..intake_selectors import viewers_for_phone
-from ..models import Brand, Channel, ConsentKind, Programme, Ticket
+from ..intake_selectors import brand_active_by_code, viewers_for_phone
+from ..models import Channel, ConsentKind, Programme, Ticket
 from ..services.calls import CALL_EVENTS, call_event_record
 from ..services.intake import DUPLICATE, SenderIdentity
 from ..services.integrations import (
@@ -101,7 +101,7 @@ class ContactIntakeSerializer(serializers.Serializer):
     meta = serializers.DictField(required=False, default=dict)
 
     def validate_brand(self, value):
-        brand = Brand.objects.filter(code=value, is_active=True).first()
+        brand = brand_active_by_code(value)
         if brand is None:
             raise serializers.ValidationError(_("Unknown brand “%(code)s”.") % {"code": value})
         return brand

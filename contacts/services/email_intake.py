@@ -361,22 +361,6 @@ def email_ingest(
         )
     brand = _brand_for(parsed, brand)
 
-    if parsed.message_id:
-        known = Contact.objects.filter(
-            message_id=message_id_normalise(parsed.message_id)
-        ).select_related("ticket")
-        existing = known.first()
-        if existing is not None:
-            return _outcome(
-                DUPLICATE,
-                parsed,
-                ticket=existing.ticket.reference,
-                contact=existing.pk,
-                viewer_email=existing.sender_address,
-                attachments=existing.attachments.count(),
-                reason="this Message-ID was already ingested",
-            )
-
     if not lift_holds:
         if parsed.is_loop:
             return _quarantine(

@@ -14,7 +14,6 @@ import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from django.db import transaction
 from django.utils import timezone
 
 from ..models import Brand, Contact, IntegrationClient, Programme, Ticket
@@ -144,35 +143,29 @@ def api_contact_submit(
 
     Raises ExternalIdConflict when the external_id names a contact made from another payload.
     """
-    existing = (
-        Contact.objects.filter(external_source=client.code, external_id=data.external_id)
-        .select_related("ticket", "viewer")
-        .first()
+    raw_name, raw_sha = raw_store(data=raw, extension="json")
+    message = InboundMessage(
+        channel=data.channel,
+        external_source=client.code,
+        external_id=data.external_id,
+        raw_file_name=raw_name,
+        raw_sha256=raw_sha,
+        sender=data.sender,
+        brand=data.brand or client.brand,
+        programme=data.programme,
+        subject=data.subject,
+        body_text=data.body,
+        occurred_at=data.occurred_at,
+        ticket=data.ticket,
+        consents=list(data.consents),
+        consent_source=f"api:{client.code}",
+        meta={**data.meta, "payload_sha256": digest, "source": f"api:{client.code}"},
     )
-    if existing is None:
-        raw_name, raw_sha = raw_store(data=raw, extension="json")
-        message = InboundMessage(
-            channel=data.channel,
-            external_source=client.code,
-            external_id=data.external_id,
-            raw_file_name=raw_name,
-            raw_sha256=raw_sha,
-            sender=data.sender,
-            brand=data.brand or client.brand,
-            programme=data.programme,
-            subject=data.subject,
-            body_text=data.body,
-            occurred_at=data.occurred_at,
-            ticket=data.ticket,
-            consents=list(data.consents),
-            consent_source=f"api:{client.code}",
-            meta={**data.meta, "payload_sha256": digest, "source": f"api:{client.code}"},
-        )
-        with transaction.atomic():
-            result = contact_intake(message=message)
-        if result.status != DUPLICATE:
-            return result
-        existing = result.contact
+    # contact_intake answers `duplicate` (with the existing contact) for a known external_id.
+    result = contact_intake(message=message)
+    if result.status != DUPLICATE:
+        return result
+    existing = result.contact
     if existing.meta.get("payload_sha256") not in (None, digest):
         raise ExternalIdConflict(existing)
     return IntakeResult(
