@@ -23,6 +23,11 @@ urlpatterns = [
         name="case_ticket_remove",
     ),
     path("mediation/cases/<int:pk>/evidence/", staff.evidence_add, name="evidence_add"),
+    path(
+        "mediation/cases/<int:pk>/evidence/<int:evidence_pk>/",
+        staff.evidence_file,
+        name="evidence_file",
+    ),
     path("mediation/cases/<int:pk>/notes/", staff.note_add, name="note_add"),
     path(
         "mediation/cases/<int:pk>/requests/new/",

@@ -28,6 +28,9 @@ def _ip(request: HttpRequest) -> str | None:
 @require_GET
 def opinion_list(request: HttpRequest, brand: str) -> HttpResponse:
     brand_obj = selectors.public_brand(code=brand)
+    if brand_obj.parent_id:
+        # Opinions are published per national brand: a station's address leads there.
+        return redirect("mediation:public_list", brand=brand_obj.parent.code)
     q = request.GET.get("q", "").strip()[:200]
     page = Paginator(selectors.opinions_published(brand=brand_obj, q=q), 20).get_page(
         request.GET.get("page")

@@ -15,13 +15,14 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
 from accounts import permissions
+from accounts.services import audit_record
 from contacts.selectors import ticket_get_for_user
 
 from .. import selectors, services
@@ -319,6 +320,27 @@ def evidence_add(request: HttpRequest, pk: int) -> HttpResponse:
     else:
         messages.error(request, _("The evidence could not be added: check the fields."))
     return _back(case, "evidence")
+
+
+@login_required
+@require_GET
+def evidence_file(request: HttpRequest, pk: int, evidence_pk: int) -> FileResponse:
+    """A document filed as evidence, for those who may read the case (the read is audited):
+    files are never served from a public media URL."""
+    case = selectors.case_get_for_user(user=request.user, pk=pk, audit=False)
+    evidence = selectors.case_evidence(case=case).filter(pk=evidence_pk).first()
+    if evidence is None or not evidence.file:
+        raise Http404
+    audit_record(
+        actor=request.user,
+        action="mediation.evidence.read",
+        obj=case,
+        data={"evidence": evidence.pk},
+        request=request,
+    )
+    return FileResponse(
+        evidence.file.open("rb"), as_attachment=True, filename=evidence.file.name.rsplit("/", 1)[-1]
+    )
 
 
 @login_required

@@ -146,6 +146,11 @@ def test_evidence_with_a_file_and_a_time_code(client, case, mediator, settings, 
     assert kinds == ["file", "timecode"]
     page = client.get(reverse("mediation:case", args=[case.pk])).content.decode()
     assert "00:42:10" in page
+    document = case.evidence.get(kind="file")
+    url = reverse("mediation:evidence_file", args=[case.pk, document.pk])
+    assert url in page
+    assert b"".join(client.get(url).streaming_content) == b"%PDF-1.4"
+    assert AuditEvent.objects.filter(action="mediation.evidence.read").count() == 1
 
 
 def test_the_case_is_reassigned_to_the_other_mediator(
@@ -203,3 +208,28 @@ def test_managers_overview_lists_opinions_waiting_for_their_review(client, case,
     assert "Avis à relire" in page.content.decode()
     client.force_login(mediator)
     assert client.get(reverse("mediation:overview")).status_code == 403
+
+
+def test_evidence_files_are_served_to_case_readers_only(
+    client, case, mediator, personas, settings, tmp_path
+):
+    settings.MEDIA_ROOT = tmp_path
+    document = evidence_add(
+        case=case,
+        by=mediator,
+        kind=EvidenceKind.FILE,
+        label="Conducteur",
+        file=SimpleUploadedFile("conducteur.pdf", b"%PDF-1.4", "application/pdf"),
+    )
+    url = reverse("mediation:evidence_file", args=[case.pk, document.pk])
+    for role in ["agent", "srt", "admin"]:
+        client.force_login(personas[role])
+        assert client.get(url).status_code == 404, role
+    client.force_login(personas["manager"])
+    assert client.get(url).status_code == 200
+
+
+def test_a_regional_station_page_leads_to_its_national_brand(client):
+    response = client.get(reverse("mediation:public_list", args=["france3-bretagne"]))
+    assert response.status_code == 302
+    assert response["Location"] == reverse("mediation:public_list", args=["france3"])
