@@ -146,3 +146,17 @@ def test_beat_task_polls_every_active_mailbox(
         poll_mailboxes.delay()
 
     assert Contact.objects.count() == 1
+
+
+def test_poll_mailboxes_command_polls_once(imap_folders, mailbox):
+    import io
+
+    from django.core.management import call_command
+
+    conn, inbox, _ = imap_folders
+    append(conn, inbox, eml("plain_utf8.eml"))
+    out = io.StringIO()
+
+    call_command("poll_mailboxes", stdout=out)
+
+    assert "1 fetched" in out.getvalue() and Contact.objects.count() == 1
