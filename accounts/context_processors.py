@@ -15,10 +15,12 @@ NAVIGATION = [
     ("contacts:call_log", _("Log a call"), "log_call"),
     ("contacts:viewer_search", _("Viewers"), "search_viewers"),
     ("contacts:mailroom", _("Mailroom"), "register_letters"),
+    ("replies:print_queue", _("Letters to print"), "print_letters"),
     ("mediation:desk", _("Mediation desk"), "mediation_desk"),
     ("mediation:overview", _("Mediation"), "mediation_overview"),
     ("reporting:dashboard", _("Dashboards"), "view_dashboards"),
     ("contacts:quarantine", _("Quarantine"), "view_quarantine"),
+    ("replies:template_list", _("Response templates"), "manage_templates"),
     ("admin:index", _("Configuration"), "use_admin"),
 ]
 

@@ -92,6 +92,7 @@ INSTALLED_APPS = [
     "routing",
     "mediation",
     "satisfaction",
+    "replies",
     "reporting",
 ]
 
@@ -303,6 +304,8 @@ CELERY_TASK_ROUTES = {
     "contacts.tasks.ocr_*": {"queue": "ocr"},
     "mediation.tasks.send_*": {"queue": "mail"},
     "reporting.tasks.*": {"queue": "reports"},
+    "replies.tasks.*": {"queue": "mail"},
+    "satisfaction.tasks.send_*": {"queue": "mail"},
 }
 CELERY_TIMEZONE = TIME_ZONE
 # The task that triages a new ticket (routing), named here so `contacts` need not import it.

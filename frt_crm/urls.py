@@ -25,6 +25,10 @@ urlpatterns = [
     path("", include("routing.urls")),
     # Staff screens under /mediation/, public opinions under /mediateur/.
     path("", include("mediation.urls")),
+    # The reply box, response templates, print batches of letters (staff workspace).
+    path("", include("replies.urls")),
+    # The public satisfaction survey (signed links, no login).
+    path("", include("satisfaction.urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
     path("api/redoc/", SpectacularRedocView.as_view(url_name="schema"), name="api-redoc"),

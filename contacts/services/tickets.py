@@ -261,3 +261,93 @@ def note_add(*, ticket: Ticket, author: User, body: str) -> InternalNote:
         raise ValueError(_("A note cannot be empty."))
     level = permissions.ROLE_LEVEL[permissions.role_of(author)]
     return InternalNote.objects.create(ticket=ticket, author=author, level=level, body=body)
+
+
+# --- merging two tickets (the workspace) -------------------------------------------------------
+
+
+class TicketMergeError(ValueError):
+    """A ticket merge that cannot be done (message for the user)."""
+
+
+def ticket_merge(
+    *,
+    source: Ticket,
+    target: Ticket,
+    by: User,
+    reason: str = "",
+    expected_version: int | None = None,
+) -> Ticket:
+    """Merge `source` (a duplicate request) into `target`: its contacts and internal notes
+    move to `target`, `source` is closed as a duplicate with `merged_into` set (a later reply
+    to its emails threads onto `target`: the intake follows `merged_into`).
+
+    Requires `merge` on both tickets (SRT, mediators, managers). `expected_version` is the
+    source's version when the form was opened (StaleTicket otherwise). Both tickets must be of
+    the same viewer (merge the viewers first). Returns the target.
+    """
+    from ..models import Contact
+
+    if source.pk == target.pk:
+        raise TicketMergeError(_("A ticket cannot be merged into itself."))
+    for ticket in (source, target):
+        permissions.require(by, "merge", ticket)
+    with transaction.atomic():
+        locked = {
+            t.pk: t
+            for t in Ticket.objects.select_for_update().filter(pk__in=[source.pk, target.pk])
+        }
+        src, dst = locked[source.pk], locked[target.pk]
+        if expected_version is not None and src.version != expected_version:
+            raise StaleTicket(src)
+        if src.merged_into_id or dst.merged_into_id:
+            raise TicketMergeError(_("One of these tickets was already merged."))
+        if dst.status == Status.CLOSED or src.status == Status.CLOSED:
+            raise TicketMergeError(_("A closed ticket cannot be merged."))
+        if src.viewer_id and dst.viewer_id and src.viewer_id != dst.viewer_id:
+            raise TicketMergeError(
+                _("These tickets are from different viewers: merge the viewers first.")
+            )
+        now = timezone.now()
+        contact_ids = list(Contact.objects.filter(ticket=src).values_list("pk", flat=True))
+        note_ids = list(InternalNote.objects.filter(ticket=src).values_list("pk", flat=True))
+        Contact.objects.filter(pk__in=contact_ids).update(ticket=dst)
+        InternalNote.objects.filter(pk__in=note_ids).update(ticket=dst)
+        old_status = src.status
+        src.merged_into = dst
+        src.status = Status.CLOSED
+        src.outcome = "duplicate"
+        src.resolved_at = src.resolved_at or now
+        src.closed_at = now
+        src.version = F("version") + 1
+        src.save()
+        if dst.viewer_id is None and src.viewer_id:
+            dst.viewer_id = src.viewer_id
+        if src.last_inbound_at and (
+            dst.last_inbound_at is None or src.last_inbound_at > dst.last_inbound_at
+        ):
+            dst.last_inbound_at = src.last_inbound_at
+        dst.version = F("version") + 1
+        dst.save()
+        data = {"contacts": contact_ids, "notes": note_ids, "source_status": old_status}
+        _event(
+            ticket=src,
+            kind=TicketEventKind.MERGED,
+            by=by,
+            from_value=old_status,
+            to_value=dst.reference,
+            reason=reason,
+            data=data,
+            at=now,
+        )
+        _event(
+            ticket=dst,
+            kind=TicketEventKind.MERGED,
+            by=by,
+            from_value=src.reference,
+            reason=reason,
+            data=data,
+            at=now,
+        )
+        dst.refresh_from_db()
+    return dst

@@ -1,0 +1,150 @@
+"""The satisfaction survey: one question after resolution, answered once.
+
+A viewer with a working email address (and no withdrawn consent to surveys) gets a link
+signed by the server: no login, no guessable number. The answer is recorded by a conditional
+update on "not answered yet", so a second answer (a double click, a forwarded mail) is
+refused. On the phone, the agent may record the score the viewer gave.
+"""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.core import signing
+from django.db import IntegrityError, transaction
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from accounts import permissions
+from accounts.models import User
+from contacts.models import ConsentKind, Outcome, Ticket, ViewerConsent, ViewerEmail
+
+from .models import Survey
+
+TOKEN_SALT = "satisfaction.survey"
+# A link older than this is refused: the answer should reflect a recent exchange.
+TOKEN_MAX_AGE = 60 * 24 * 3600
+# Outcomes after which asking "how satisfied are you with our answer?" makes no sense.
+NO_SURVEY_OUTCOMES = frozenset(
+    {Outcome.DUPLICATE, Outcome.NO_RESPONSE_NEEDED, Outcome.NOTED, Outcome.MEDIATION}
+)
+
+
+class SurveyError(ValueError):
+    """A survey answer that cannot be taken (message for the viewer or the agent)."""
+
+
+class AlreadyAnswered(SurveyError):
+    def __init__(self) -> None:
+        super().__init__(_("This survey has already been answered. Thank you!"))
+
+
+def survey_token(*, survey: Survey) -> str:
+    return signing.dumps({"s": survey.pk}, salt=TOKEN_SALT, compress=True)
+
+
+def survey_url(*, survey: Survey) -> str:
+    return settings.SITE_URL + reverse("satisfaction:answer", args=[survey_token(survey=survey)])
+
+
+def survey_from_token(*, token: str) -> Survey:
+    """The survey a link names; SurveyError when the link is forged, damaged or too old."""
+    try:
+        data = signing.loads(token, salt=TOKEN_SALT, max_age=TOKEN_MAX_AGE)
+    except signing.SignatureExpired:
+        raise SurveyError(_("This survey link has expired.")) from None
+    except signing.BadSignature:
+        raise SurveyError(_("This survey link is not valid.")) from None
+    survey = Survey.objects.select_related("ticket__brand").filter(pk=data.get("s")).first()
+    if survey is None:
+        raise SurveyError(_("This survey link is not valid."))
+    return survey
+
+
+def survey_email_for(*, ticket: Ticket) -> str:
+    """The address a survey goes to: the viewer's primary working email, '' if none or if the
+    viewer withdrew their consent to surveys."""
+    if ticket.viewer_id is None:
+        return ""
+    latest = (
+        ViewerConsent.objects.filter(viewer_id=ticket.viewer_id, kind=ConsentKind.SURVEY)
+        .order_by("-recorded_at", "-id")
+        .values_list("granted", flat=True)
+        .first()
+    )
+    if latest is False:
+        return ""
+    return (
+        ViewerEmail.objects.filter(viewer_id=ticket.viewer_id, is_failing=False)
+        .order_by("-is_primary", "id")
+        .values_list("email", flat=True)
+        .first()
+        or ""
+    )
+
+
+def _snapshot(ticket: Ticket, channel: str) -> dict:
+    return {
+        "channel": channel,
+        "team_id": ticket.team_id,
+        "level": ticket.level,
+        "topic": ticket.topic,
+        "ticket_channel": ticket.channel,
+    }
+
+
+def survey_send_for(*, ticket: Ticket) -> Survey | None:
+    """After resolution: create the ticket's survey and email its link after commit.
+
+    None when the viewer has no working email (or refused surveys), the outcome calls for
+    none, or the ticket already has a survey (one per ticket: asking twice is refused by the
+    one-to-one constraint, so calling this twice sends one email).
+    """
+    if ticket.outcome in NO_SURVEY_OUTCOMES:
+        return None
+    if Survey.objects.filter(ticket=ticket).exists():
+        return None
+    to = survey_email_for(ticket=ticket)
+    if not to:
+        return None
+    try:
+        with transaction.atomic():
+            survey = Survey.objects.create(ticket=ticket, **_snapshot(ticket, Survey.Channel.EMAIL))
+    except IntegrityError:
+        return None
+    from frt_crm.celery import enqueue_on_commit
+
+    from .tasks import send_survey
+
+    enqueue_on_commit(send_survey, survey.pk)
+    return survey
+
+
+def survey_answer(*, survey: Survey, score: int, comment: str = "") -> Survey:
+    """Record the viewer's answer, once. Raises AlreadyAnswered, SurveyError (bad score)."""
+    if not isinstance(score, int) or not 1 <= score <= 5:
+        raise SurveyError(_("Choose a score from 1 to 5."))
+    now = timezone.now()
+    updated = Survey.objects.filter(pk=survey.pk, answered_at__isnull=True).update(
+        score=score, comment=(comment or "").strip()[:4000], answered_at=now
+    )
+    if not updated:
+        raise AlreadyAnswered
+    survey.refresh_from_db()
+    return survey
+
+
+def survey_record_phone(*, ticket: Ticket, by: User, score: int, comment: str = "") -> Survey:
+    """Record the score the viewer gave on the phone when the agent asked. An emailed survey
+    not answered yet takes this answer (the viewer is not asked twice)."""
+    permissions.require(by, "work", ticket)
+    if not isinstance(score, int) or not 1 <= score <= 5:
+        raise SurveyError(_("Choose a score from 1 to 5."))
+    with transaction.atomic():
+        survey, _created = Survey.objects.get_or_create(
+            ticket=ticket, defaults=_snapshot(ticket, Survey.Channel.PHONE)
+        )
+        if survey.answered_at is not None:
+            raise AlreadyAnswered
+        Survey.objects.filter(pk=survey.pk).update(channel=Survey.Channel.PHONE)
+        return survey_answer(survey=survey, score=score, comment=comment)
