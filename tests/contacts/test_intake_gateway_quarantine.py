@@ -144,3 +144,22 @@ def test_web_form_caught_by_the_honeypot_can_be_released(client, manager, intake
     item.refresh_from_db()
     assert item.state == QuarantineItem.State.RELEASED
     assert Contact.objects.filter(channel="web").count() == 1
+
+
+def test_admin_creates_an_integration_client_and_shows_its_token_once(client, manager):
+    from contacts.models import IntegrationClient
+    from contacts.services.integrations import integration_client_authenticate
+
+    client.force_login(manager)
+    response = client.post(
+        "/admin/contacts/integrationclient/add/",
+        {"code": "partner-x", "name": "Partner X", "may_post_contacts": "on", "is_active": "on"},
+        follow=True,
+    )
+
+    assert response.status_code == 200
+    shown = [str(m) for m in response.context["messages"]]
+    token = shown[0].rsplit(" ", 1)[-1]
+    saved = IntegrationClient.objects.get(code="partner-x")
+    assert token not in saved.token_hash and len(saved.token_hash) == 64
+    assert integration_client_authenticate(token=token) == saved

@@ -216,3 +216,28 @@ def test_unsupported_or_oversized_uploads_are_refused_clearly(client, mailroom, 
 def test_mailroom_is_closed_to_agents(client, agent):
     client.force_login(agent)
     assert client.get("/mailroom/").status_code == 403
+
+
+def test_mailroom_lists_letters_to_register_and_refreshes_while_ocr_runs(
+    client, mailroom, intake_env, django_assert_max_num_queries
+):
+    from contacts.models import LetterBatch
+
+    batch = LetterBatch.objects.create(uploaded_by=mailroom, brand=brand("france2"))
+    for i in range(5):
+        LetterScan.objects.create(
+            batch=batch,
+            file=f"scans/x{i}.png",
+            original_filename=f"l{i}.png",
+            content_type="image/png",
+            sha256="0" * 64,
+        )
+    client.force_login(mailroom)
+
+    with django_assert_max_num_queries(12):
+        page = client.get("/mailroom/")
+    fragment = client.get("/mailroom/", {"partial": "list"}, HTTP_HX_REQUEST="true")
+
+    assert page.status_code == 200 and page.content.decode().count("l0.png") == 1
+    assert 'hx-trigger="every 5s"' in page.content.decode()
+    assert "<html" not in fragment.content.decode() and "l4.png" in fragment.content.decode()
