@@ -91,8 +91,9 @@ class BareView(APIView):
         serializer = BareSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         row = AuditEvent.objects.create(
-            action="bench.bare", object_type="bench", object_id=serializer.validated_data[
-                "external_id"]
+            action="bench.bare",
+            object_type="bench",
+            object_id=serializer.validated_data["external_id"],
         )
         return Response({"id": row.pk}, status=201)
 
@@ -106,8 +107,10 @@ urlpatterns = [path("bench/bare/", BareView.as_view()), path("", include("frt_cr
 def make_email(i: int, run: str) -> bytes:
     first, last = random.choice(FIRST), random.choice(LAST)
     subject, text = random.choice(TOPICS)
-    body = (f"Bonjour,\n\nJe vous écris car {text}.\nPouvez-vous me répondre ?\n\n"
-            f"Cordialement,\n{first} {last}\n") * 3
+    body = (
+        f"Bonjour,\n\nJe vous écris car {text}.\nPouvez-vous me répondre ?\n\n"
+        f"Cordialement,\n{first} {last}\n"
+    ) * 3
     return (
         f"From: {first} {last} <{run}.{i}@example.fr>\r\n"
         f"To: {settings.DEFAULT_FROM_EMAIL}\r\n"
@@ -128,17 +131,22 @@ def make_payload(i: int, run: str) -> dict:
         "brand": "france2",
         "subject": subject,
         "body": f"Bonjour, {text}. Merci de me répondre.",
-        "sender": {"email": f"api.{run}.{i}@example.fr", "first_name": first, "last_name": last,
-                   "postcode": "29150"},
+        "sender": {
+            "email": f"api.{run}.{i}@example.fr",
+            "first_name": first,
+            "last_name": last,
+            "postcode": "29150",
+        },
     }
 
 
 def summary(name: str, latencies: list[float], wall: float, n: int) -> dict:
     q = statistics.quantiles(latencies, n=100) if len(latencies) > 1 else latencies * 99
-    row = {"path": name, "n": n, "per_s": n / wall, "p50_ms": q[49] * 1000,
-           "p95_ms": q[94] * 1000}
-    print(f"{name:<34} {n:>6} {row['per_s']:>9.0f}/s   p50 {row['p50_ms']:6.2f} ms   "
-          f"p95 {row['p95_ms']:6.2f} ms")
+    row = {"path": name, "n": n, "per_s": n / wall, "p50_ms": q[49] * 1000, "p95_ms": q[94] * 1000}
+    print(
+        f"{name:<34} {n:>6} {row['per_s']:>9.0f}/s   p50 {row['p50_ms']:6.2f} ms   "
+        f"p95 {row['p95_ms']:6.2f} ms"
+    )
     return row
 
 
@@ -175,14 +183,19 @@ def bench_ingest_subprocess(files: list[str]) -> dict:
     t = time.perf_counter()
     done = subprocess.run(
         [sys.executable, str(ROOT / "manage.py"), "ingest_email", "--json", *files],
-        capture_output=True, text=True, env=os.environ.copy(), cwd=ROOT,
+        capture_output=True,
+        text=True,
+        env=os.environ.copy(),
+        cwd=ROOT,
     )
     wall = time.perf_counter() - t
     if done.returncode != 0:
         raise SystemExit(f"ingest_email subprocess failed: {done.stderr[-2000:]}")
     created = done.stdout.count('"status": "created"')
-    print(f"{'ingest_email (subprocess, startup incl.)':<34} {len(files):>6} "
-          f"{len(files) / wall:>9.0f}/s   wall {wall:.2f} s, {created} created")
+    print(
+        f"{'ingest_email (subprocess, startup incl.)':<34} {len(files):>6} "
+        f"{len(files) / wall:>9.0f}/s   wall {wall:.2f} s, {created} created"
+    )
     return {"path": "ingest_email subprocess", "n": len(files), "per_s": len(files) / wall}
 
 
@@ -224,8 +237,10 @@ def main() -> None:
 
     _, token = integration_client_create(code="bench", name="Bench", may_post_contacts=True)
     run = f"{int(time.time())}"
-    print(f"PostgreSQL {connection.pg_version // 10000}, n={args.n}, "
-          f"triage {'enqueued on Redis db 3' if REDIS else 'left out (no broker)'}\n")
+    print(
+        f"PostgreSQL {connection.pg_version // 10000}, n={args.n}, "
+        f"triage {'enqueued on Redis db 3' if REDIS else 'left out (no broker)'}\n"
+    )
 
     with tempfile.TemporaryDirectory(prefix="bench-mail-") as tmp:
         files, files2 = [], []
@@ -241,16 +256,34 @@ def main() -> None:
         bench_ingest_in_process(files)
         bench_ingest_subprocess(files2)
 
-    bench_http("bare DRF view, one INSERT (warm-up)", "/bench/bare/",
-               [{"external_id": f"w{i}", "body": "x"} for i in range(50)], token)
-    bench_http("POST /api/v1/contacts/ (warm-up)", "/api/v1/contacts/",
-               [make_payload(i, f"{run}w") for i in range(50)], token)
-    bare = bench_http("bare DRF view, one INSERT", "/bench/bare/",
-                      [{"external_id": f"{run}-{i}", "body": "x"} for i in range(args.n)], token)
-    api = bench_http("POST /api/v1/contacts/", "/api/v1/contacts/",
-                     [make_payload(i, run) for i in range(args.n)], token)
-    print(f"\nAPI / bare view: {api['p50_ms'] / bare['p50_ms']:.2f}x at p50, "
-          f"{bare['per_s'] / api['per_s']:.2f}x in throughput (aim: within 3x)")
+    bench_http(
+        "bare DRF view, one INSERT (warm-up)",
+        "/bench/bare/",
+        [{"external_id": f"w{i}", "body": "x"} for i in range(50)],
+        token,
+    )
+    bench_http(
+        "POST /api/v1/contacts/ (warm-up)",
+        "/api/v1/contacts/",
+        [make_payload(i, f"{run}w") for i in range(50)],
+        token,
+    )
+    bare = bench_http(
+        "bare DRF view, one INSERT",
+        "/bench/bare/",
+        [{"external_id": f"{run}-{i}", "body": "x"} for i in range(args.n)],
+        token,
+    )
+    api = bench_http(
+        "POST /api/v1/contacts/",
+        "/api/v1/contacts/",
+        [make_payload(i, run) for i in range(args.n)],
+        token,
+    )
+    print(
+        f"\nAPI / bare view: {api['p50_ms'] / bare['p50_ms']:.2f}x at p50, "
+        f"{bare['per_s'] / api['per_s']:.2f}x in throughput (aim: within 3x)"
+    )
 
     if REDIS:
         from frt_crm.celery import app

@@ -743,9 +743,7 @@ class QuarantineItem(models.Model):
     content_type = models.CharField(max_length=127, blank=True)
     reason_code = models.CharField(_("reason code"), max_length=32)
     reason = models.TextField(_("reason"))
-    state = models.CharField(
-        _("state"), max_length=16, choices=State.choices, default=State.HELD
-    )
+    state = models.CharField(_("state"), max_length=16, choices=State.choices, default=State.HELD)
     brand = models.ForeignKey(Brand, null=True, blank=True, on_delete=models.SET_NULL)
     received_at = models.DateTimeField(_("received"), default=timezone.now)
     attempts = models.PositiveIntegerField(_("attempts"), default=1)

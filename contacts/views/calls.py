@@ -14,7 +14,7 @@ from accounts import permissions
 
 from ..intake_forms import CallLogForm
 from ..intake_selectors import viewer_for_desk, viewer_search_for_desk
-from ..models import CallRecord, Ticket
+from ..models import CallRecord
 from ..selectors import ticket_get_for_user
 from ..services.calls import CallLogInput, call_log
 from ..services.intake import SenderIdentity
@@ -111,6 +111,3 @@ def call_desk(request: HttpRequest) -> HttpResponse:
         },
         status=status,
     )
-
-
-__all__ = ["Ticket", "call_desk"]
