@@ -99,8 +99,9 @@ class Command(BaseCommand):
         if raw is None:
             return EmailOutcome(status=REJECTED, reason=problem)
         try:
-            with transaction.atomic():
-                return email_ingest(raw=raw, source="email", source_detail=name, brand=brand)
+            # The intake's own writes run in savepoints: a failing message leaves the batch's
+            # transaction usable (a broken one makes the batch run again message by message).
+            return email_ingest(raw=raw, source="email", source_detail=name, brand=brand)
         except Exception as exc:
             # A bug, not a bad message: keep the bytes so nothing is lost, and say so.
             logger.exception("ingest_email: internal error on %s", name)
