@@ -26,6 +26,10 @@ from contacts.services.quarantine import quarantine_put
 logger = logging.getLogger(__name__)
 
 
+class _BatchBroken(Exception):
+    """A database error left the batch's transaction unusable: nothing of it was committed."""
+
+
 class Command(BaseCommand):
     help = "Ingest raw email messages (files, or - for standard input) into the intake."
 
@@ -57,7 +61,9 @@ class Command(BaseCommand):
             try:
                 with transaction.atomic():
                     results = [(name, self._one(name, brand)) for name in chunk]
-            except DatabaseError:
+                    if transaction.get_rollback():
+                        raise _BatchBroken
+            except (DatabaseError, _BatchBroken):
                 logger.exception("ingest_email: batch failed, taking its messages one by one")
                 results = [(name, self._one(name, brand)) for name in chunk]
             for name, outcome in results:
