@@ -299,3 +299,25 @@ def test_ingest_email_reads_standard_input_and_reports_unreadable_files(intake_e
 
     assert lines[0]["file"] == "-" and lines[0]["status"] == "created"
     assert lines[1]["status"] == "rejected" and "cannot read" in lines[1]["reason"]
+
+
+def test_a_database_error_in_a_batch_loses_nothing(intake_env):
+    from django.db import DatabaseError
+
+    from contacts.management.commands import ingest_email as command
+
+    real = command.email_ingest
+    calls = {"n": 0}
+
+    def flaky(**kwargs):
+        calls["n"] += 1
+        if calls["n"] == 2:  # the second message of the batch meets a database error
+            raise DatabaseError("connection reset")
+        return real(**kwargs)
+
+    files = [str(EMAILS / n) for n in ("plain_utf8.eml", "latin1_qp.eml", "html_only.eml")]
+    with mock.patch.object(command, "email_ingest", side_effect=flaky):
+        lines = run(*files)
+
+    assert [line["status"] for line in lines] == ["created"] * 3
+    assert Contact.objects.count() == 3

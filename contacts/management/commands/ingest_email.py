@@ -65,7 +65,7 @@ class Command(BaseCommand):
                         raise _BatchBroken
             except (DatabaseError, _BatchBroken):
                 logger.exception("ingest_email: batch failed, taking its messages one by one")
-                results = [(name, self._one(name, brand)) for name in chunk]
+                results = [(name, self._one(name, brand, in_batch=False)) for name in chunk]
             for name, outcome in results:
                 if outcome is None:
                     failures += 1
@@ -100,33 +100,40 @@ class Command(BaseCommand):
         except OSError as exc:
             return None, f"cannot read the file: {exc.strerror or exc}"
 
-    def _one(self, name: str, brand) -> EmailOutcome | None:
+    def _one(self, name: str, brand, *, in_batch: bool = True) -> EmailOutcome | None:
         raw, problem = self._read(name)
         if raw is None:
             return EmailOutcome(status=REJECTED, reason=problem)
         try:
-            # The intake's own writes run in savepoints: a failing message leaves the batch's
-            # transaction usable (a broken one makes the batch run again message by message).
+            # The intake's own writes run in savepoints: a bad message leaves the batch's
+            # transaction usable. A database error may not: the batch is taken again one by one.
             return email_ingest(raw=raw, source="email", source_detail=name, brand=brand)
+        except DatabaseError as exc:
+            if in_batch:
+                raise
+            return self._keep(name, raw, exc)
         except Exception as exc:
-            # A bug, not a bad message: keep the bytes so nothing is lost, and say so.
-            logger.exception("ingest_email: internal error on %s", name)
-            try:
-                quarantine_put(
-                    source="email",
-                    reason_code="internal_error",
-                    reason=f"internal error: {type(exc).__name__}: {exc}",
-                    data=raw,
-                    extension="eml",
-                    content_type="message/rfc822",
-                    source_detail=name,
-                )
-            except Exception:
-                self.stderr.write(f"{name}: internal error, input NOT kept: {exc}")
-                return None
-            return EmailOutcome(
-                status=REJECTED, reason=f"internal error: {type(exc).__name__} (quarantined)"
+            return self._keep(name, raw, exc)
+
+    def _keep(self, name: str, raw: bytes, exc: Exception) -> EmailOutcome | None:
+        """A bug, not a bad message: keep the bytes so nothing is lost, and say so."""
+        logger.exception("ingest_email: internal error on %s", name)
+        try:
+            quarantine_put(
+                source="email",
+                reason_code="internal_error",
+                reason=f"internal error: {type(exc).__name__}: {exc}",
+                data=raw,
+                extension="eml",
+                content_type="message/rfc822",
+                source_detail=name,
             )
+        except Exception:
+            self.stderr.write(f"{name}: internal error, input NOT kept: {exc}")
+            return None
+        return EmailOutcome(
+            status=REJECTED, reason=f"internal error: {type(exc).__name__} (quarantined)"
+        )
 
     def _print(self, name: str, outcome: EmailOutcome, *, as_json: bool) -> None:
         if as_json:
