@@ -440,12 +440,19 @@ def contact_intake(*, message: InboundMessage) -> IntakeResult:
     try:
         with transaction.atomic():
             return _intake(message, raw_name, raw_sha)
+    except _NoThread:
+        # Rolled back: automatic mail leaves no trace, not even a viewer.
+        return IntakeResult(status=UNTHREADED, reason="no ticket to join")
     except IntegrityError:
         # Another worker took the same message in between our check and our insert.
         existing = _existing(message)
         if existing is not None:
             return _duplicate(existing)
         raise
+
+
+class _NoThread(Exception):
+    """Automatic mail with no ticket to join: undo whatever the lookup created."""
 
 
 def _intake(message: InboundMessage, raw_name: str, raw_sha: str) -> IntakeResult:
@@ -461,7 +468,7 @@ def _intake(message: InboundMessage, raw_name: str, raw_sha: str) -> IntakeResul
         ticket = None
     if ticket is None:
         if message.thread_only:
-            return IntakeResult(status=UNTHREADED, viewer=viewer, reason="no ticket to join")
+            raise _NoThread
         ticket = ticket_open(
             channel=message.channel,
             brand=message.brand,

@@ -16,6 +16,7 @@ from contacts.models import (
     QuarantineItem,
     Status,
     Ticket,
+    Viewer,
     ViewerEmail,
 )
 from contacts.services import intake as intake_service
@@ -156,7 +157,7 @@ def test_auto_replies_never_open_a_ticket_and_are_kept_aside(intake_env, name):
     outcome = email_ingest(raw=eml(name))
 
     assert outcome.status == "rejected"
-    assert Ticket.objects.count() == 0
+    assert Ticket.objects.count() == 0 and Viewer.objects.count() == 0
     item = QuarantineItem.objects.get()
     assert item.state == QuarantineItem.State.IGNORED and item.reason_code == "auto_reply"
 
