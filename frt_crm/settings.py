@@ -322,6 +322,16 @@ CELERY_BEAT_SCHEDULE["contacts-poll-mailboxes"] = {
     "task": "contacts.tasks.poll_mailboxes",
     "schedule": env_int("MAILBOX_POLL_SECONDS", 60, minimum=5),
 }
+# Dashboards: recompute the rollups of the days touched since the last run (idempotent; a
+# run finding another in progress skips), and nightly re-check tickets saved with no event.
+CELERY_BEAT_SCHEDULE["reporting-refresh-rollups"] = {
+    "task": "reporting.tasks.refresh_rollups",
+    "schedule": env_int("ROLLUP_REFRESH_SECONDS", 300, minimum=30),
+}
+CELERY_BEAT_SCHEDULE["reporting-reconcile-rollups"] = {
+    "task": "reporting.tasks.reconcile_rollups",
+    "schedule": crontab(minute=15, hour=3),
+}
 
 # --- triage and SLA (routing) -------------------------------------------------------------------
 

@@ -25,6 +25,8 @@ urlpatterns = [
     path("", include("routing.urls")),
     # Staff screens under /mediation/, public opinions under /mediateur/.
     path("", include("mediation.urls")),
+    # Managers' dashboards, the cost model and exports under /dashboards/.
+    path("", include("reporting.urls")),
     # The reply box, response templates, print batches of letters (staff workspace).
     path("", include("replies.urls")),
     # The public satisfaction survey (signed links, no login).
