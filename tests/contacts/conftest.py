@@ -44,7 +44,14 @@ def intake_env(settings, tmp_path):
     from contacts.services import email_intake
 
     email_intake._CACHE.clear()
-    return settings
+    # Tasks run in-process here even on the broker run of CI (the test's transaction is never
+    # committed, a worker could not see its rows); test_intake_worker.py covers the worker.
+    from frt_crm.celery import app
+
+    eager = app.conf.task_always_eager
+    app.conf.task_always_eager = True
+    yield settings
+    app.conf.task_always_eager = eager
 
 
 class _FakeTriage:
