@@ -152,13 +152,19 @@ def viewer_card(
     )
 
 
+# Moves of a ticket decided by staff after the automatic triage (shown next to its explanation).
+_STAFF_MOVES = frozenset(
+    {TicketEventKind.REROUTED, TicketEventKind.ESCALATED, TicketEventKind.SENT_BACK}
+)
+
+
 @dataclass
 class TicketPage:
     ticket: Ticket
     thread: list[Contact]
     notes: list[InternalNote]
     events: list[TicketEvent]
-    overrides: list[TicketEvent]  # re-routings by staff, with their reasons
+    overrides: list[TicketEvent]  # re-routings, escalations, send-backs, with their reasons
     attachments: list[Attachment]
     card: ViewerCard | None
     survey: object | None = None
@@ -191,7 +197,7 @@ def ticket_page(*, user: User, ticket: Ticket) -> TicketPage:
         thread=thread,
         notes=list(ticket_notes_for_user(user=user, ticket=ticket)),
         events=events,
-        overrides=[e for e in events if e.kind == TicketEventKind.REROUTED],
+        overrides=[e for e in events if e.kind in _STAFF_MOVES],
         attachments=attachments,
         card=card,
         survey=Survey.objects.filter(ticket=ticket).first(),

@@ -7,6 +7,8 @@ The replies themselves are outbound `contacts.Contact` rows (one write path:
 
 from __future__ import annotations
 
+import re
+
 from django.conf import settings
 from django.db import models
 from django.utils import timezone
@@ -66,6 +68,16 @@ class ResponseTemplate(models.Model):
 
     def __str__(self) -> str:
         return self.title
+
+    @property
+    def excerpt(self) -> str:
+        """The text without its variables and opening line, for the reply box's list."""
+        lines = [line for line in self.body.splitlines() if line.strip()]
+        if lines and lines[0].strip().startswith("{{"):
+            lines = lines[1:]
+        text = " ".join(lines)
+        text = re.sub(r"\{\{\s*[a-z_]+\s*\}\}", "…", text)
+        return " ".join(text.split())
 
 
 class ResponseTemplateVersion(models.Model):

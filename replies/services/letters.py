@@ -50,7 +50,8 @@ def letter_html(*, ticket: Ticket, subject: str, body: str, address: list[str], 
                 or (national.letterhead if national else ""),
                 "legal_mentions": (brand.legal_mentions if brand else "")
                 or (national.legal_mentions if national else ""),
-                "subject": subject,
+                # The reference has its own line ("Nos références"): not twice in the subject.
+                "subject": subject.replace(f"[{ticket.reference}]", "").strip(),
                 "paragraphs": _paragraphs(body),
                 "address": address,
                 "place_date": f"Paris, le {date_format(date, 'j F Y')}",

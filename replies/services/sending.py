@@ -168,7 +168,7 @@ def reply_preview(
     )
     if channel == ReplyChannel.EMAIL:
         name, address = brand_sender(ticket)
-        preview.sender = formataddr((name, address))
+        preview.sender = f"{name} <{address}>"
         preview.recipient = reply_email_recipient(ticket=ticket)
         if not preview.recipient:
             preview.problems.append(_("The viewer has no working email address."))

@@ -98,6 +98,7 @@
     var hasList = !!document.querySelector("[data-ws-list]");
     list.querySelectorAll("[data-ws-builtin=list]").forEach(function (n) { n.hidden = !hasList; });
     var seen = {};
+    var first = list.firstChild;
     document.querySelectorAll("[data-ws-key]").forEach(function (el) {
       var key = el.getAttribute("data-ws-key");
       if (seen[key] || !visible(el)) return;
@@ -112,7 +113,7 @@
       dd.textContent = el.getAttribute("data-ws-label") || el.textContent.trim();
       row.appendChild(dt);
       row.appendChild(dd);
-      list.insertBefore(row, list.firstChild);
+      list.insertBefore(row, first);
     });
   }
 
@@ -154,7 +155,12 @@
     var box = help();
     if (event.key === "Escape") {
       if (box && !box.hidden) { toggleHelp(false); event.preventDefault(); return; }
-      if (isTyping(target)) { target.blur(); return; }
+      if (isTyping(target)) {
+        // Esc leaves the field; in a search box it would also clear it (and its results).
+        if (target.type === "search") event.preventDefault();
+        target.blur();
+        return;
+      }
       return;
     }
     if (isTyping(target)) return;

@@ -19,6 +19,7 @@ from contacts.models import (
     TicketEventKind,
     ViewerConsent,
 )
+from contacts.services import viewer_refresh_search_text
 from tests.factories import TicketFactory, ViewerFactory, brand
 
 
@@ -43,7 +44,9 @@ def viewer_with_address(**kwargs):
         email="helene.lefevre@example.fr",
     )
     defaults.update(kwargs)
-    return ViewerFactory(**defaults)
+    viewer = ViewerFactory(**defaults)
+    viewer_refresh_search_text(viewer=viewer)
+    return viewer
 
 
 def inbound_email(ticket, *, body="Bonjour, quand sera rediffusé le documentaire ?", **kwargs):

@@ -1,0 +1,248 @@
+"""Replies by email: the outbound contact, the SMTP message with its threading headers, the
+retries and failures shown on the ticket, and the viewer's answer threading back."""
+
+import smtplib
+from email import message_from_bytes
+
+import pytest
+from django.core import mail
+from django.core.exceptions import PermissionDenied
+
+from contacts.models import Contact, DeliveryStatus, Direction, Status, TicketEventKind
+from contacts.services import StaleTicket
+from contacts.services.email_intake import email_ingest
+from replies import services, tasks
+from tests.workspace.helpers import workspace_ticket
+
+pytestmark = pytest.mark.django_db
+
+
+def send(ticket, by, **kw):
+    kw.setdefault("channel", "email")
+    kw.setdefault("subject", "Votre question")
+    kw.setdefault("body", "Madame,\nLe documentaire sera rediffusé jeudi.")
+    kw.setdefault("expected_version", ticket.version)
+    return services.reply_send(ticket=ticket, by=by, **kw)
+
+
+def test_email_reply_is_an_outbound_contact_sent_from_the_brand_with_threading_headers(
+    agent, django_capture_on_commit_callbacks
+):
+    ticket = workspace_ticket(contacts=2)
+    last_inbound = Contact.objects.filter(ticket=ticket, channel="email").order_by("-occurred_at")[
+        0
+    ]
+    with django_capture_on_commit_callbacks(execute=True):
+        contact = send(ticket, agent)
+    contact.refresh_from_db()
+    assert contact.direction == Direction.OUTBOUND and contact.author == agent
+    assert contact.delivery_status == DeliveryStatus.SENT
+    assert contact.subject == f"[{ticket.reference}] Votre question"
+    assert contact.message_id.endswith("@crm.example.fr") and "<" not in contact.message_id
+    assert contact.in_reply_to == last_inbound.message_id
+    assert len(mail.outbox) == 1
+    sent = mail.outbox[0]
+    parsed = message_from_bytes(sent.message().as_bytes())
+    assert parsed["Message-ID"] == f"<{contact.message_id}>"
+    assert parsed["In-Reply-To"] == f"<{last_inbound.message_id}>"
+    assert f"<{last_inbound.message_id}>" in parsed["References"]
+    assert "relations.telespectateurs@france2" in parsed["From"]
+    assert parsed["To"] == "helene.lefevre@example.fr"
+    assert ticket.reference in parsed["Subject"]
+    ticket.refresh_from_db()
+    assert ticket.first_responded_at is not None and ticket.status == Status.IN_PROGRESS
+    assert ticket.events.filter(kind=TicketEventKind.REPLIED).exists()
+
+
+def test_a_reply_on_an_older_version_is_refused_and_nothing_is_recorded(agent, srt):
+    ticket = workspace_ticket()
+    stale = ticket.version
+    send(ticket, srt)
+    with pytest.raises(StaleTicket):
+        send(ticket, agent, expected_version=stale)
+    assert Contact.objects.filter(ticket=ticket, direction="out").count() == 1
+
+
+def test_no_working_email_means_answer_by_letter(agent):
+    ticket = workspace_ticket()
+    ticket.viewer.emails.update(is_failing=True)
+    with pytest.raises(services.ReplyError, match="letter"):
+        send(ticket, agent)
+
+
+def test_agents_may_not_answer_level_two_tickets(agent):
+    ticket = workspace_ticket(level=2)
+    with pytest.raises(PermissionDenied):
+        send(ticket, agent)
+
+
+def test_transient_smtp_failure_in_process_marks_the_reply_failed_on_the_ticket(
+    agent, settings, monkeypatch, django_capture_on_commit_callbacks
+):
+    ticket = workspace_ticket()
+
+    class Down:
+        def __init__(self, *a, **k):
+            pass
+
+        def __enter__(self):
+            raise smtplib.SMTPServerDisconnected("Connection unexpectedly closed")
+
+        def __exit__(self, *a):
+            return False
+
+    monkeypatch.setattr("replies.services.sending.get_connection", Down)
+    with django_capture_on_commit_callbacks(execute=True):
+        contact = send(ticket, agent)
+    contact.refresh_from_db()
+    assert contact.delivery_status == DeliveryStatus.FAILED
+    assert "unexpectedly closed" in contact.delivery_error
+    assert ticket.events.filter(kind=TicketEventKind.REPLIED, to_value="failed").exists()
+
+
+def test_worker_retries_with_backoff_before_giving_up(agent, monkeypatch):
+    ticket = workspace_ticket()
+    contact = send(ticket, agent)  # on_commit not run: the task is called below
+
+    def boom(**kw):
+        raise services.TransientDeliveryError("451 try later")
+
+    monkeypatch.setattr(services, "reply_email_deliver", boom)
+    retried = []
+    task = tasks.send_email_reply._get_current_object()
+    monkeypatch.setattr(task, "retry", lambda exc, countdown: retried.append(countdown) or exc)
+    task.push_request(retries=2, is_eager=False)
+    try:
+        with pytest.raises(services.TransientDeliveryError):
+            task.run(contact.pk)
+    finally:
+        task.pop_request()
+    assert retried == [240]
+    contact.refresh_from_db()
+    assert contact.delivery_status == DeliveryStatus.PENDING
+    assert "451 try later" in contact.delivery_error
+    task.push_request(retries=tasks.EMAIL_MAX_RETRIES, is_eager=False)
+    try:
+        task.run(contact.pk)
+    finally:
+        task.pop_request()
+    contact.refresh_from_db()
+    assert contact.delivery_status == DeliveryStatus.FAILED
+
+
+def test_refused_recipient_marks_the_address_failing(agent, monkeypatch):
+    ticket = workspace_ticket()
+    contact = send(ticket, agent)
+
+    class Refusing:
+        def __init__(self, *a, **k):
+            pass
+
+        def __enter__(self):
+            return self
+
+        def __exit__(self, *a):
+            return False
+
+        def send_messages(self, messages):
+            raise smtplib.SMTPRecipientsRefused(
+                {"helene.lefevre@example.fr": (550, b"5.1.1 user unknown")}
+            )
+
+    monkeypatch.setattr("replies.services.sending.get_connection", Refusing)
+    assert services.reply_email_deliver(contact_id=contact.pk) is False
+    contact.refresh_from_db()
+    assert (
+        contact.delivery_status == DeliveryStatus.FAILED
+        and "user unknown" in contact.delivery_error
+    )
+    assert ticket.viewer.emails.get().is_failing
+
+
+def test_sending_twice_sends_once(agent, django_capture_on_commit_callbacks):
+    ticket = workspace_ticket()
+    with django_capture_on_commit_callbacks(execute=True):
+        contact = send(ticket, agent)
+    tasks.send_email_reply(contact.pk)
+    assert len(mail.outbox) == 1
+
+
+def test_retry_after_a_failure_sends_again(agent, django_capture_on_commit_callbacks):
+    ticket = workspace_ticket()
+    contact = send(ticket, agent)
+    services.reply_mark_failed(contact_id=contact.pk, error="boom")
+    contact.refresh_from_db()
+    with django_capture_on_commit_callbacks(execute=True):
+        services.reply_retry(contact=contact, by=agent)
+    contact.refresh_from_db()
+    assert contact.delivery_status == DeliveryStatus.SENT and len(mail.outbox) == 1
+
+
+def test_the_viewers_answer_threads_back_onto_the_ticket(
+    agent, settings, django_capture_on_commit_callbacks
+):
+    settings.TRIAGE_TASK = ""
+    ticket = workspace_ticket()
+    with django_capture_on_commit_callbacks(execute=True):
+        contact = send(ticket, agent, subject="Rediffusion")
+    contact.refresh_from_db()
+    raw = (
+        "From: Helene Lefevre <helene.lefevre@example.fr>\r\n"
+        "To: relations.telespectateurs@france2.example.fr\r\n"
+        f"Subject: Re: {contact.subject}\r\n"
+        "Message-ID: <answer-1@orange.fr>\r\n"
+        f"In-Reply-To: <{contact.message_id}>\r\n"
+        f"References: <{contact.message_id}>\r\n"
+        "Date: Thu, 26 Nov 2026 10:00:00 +0100\r\n"
+        "Content-Type: text/plain; charset=utf-8\r\n\r\n"
+        "Merci beaucoup pour votre réponse !\r\n"
+    ).encode()
+    with django_capture_on_commit_callbacks(execute=True):
+        outcome = email_ingest(raw=raw)
+    assert outcome.status == "threaded", outcome
+    assert Contact.objects.filter(ticket=ticket, message_id="answer-1@orange.fr").exists()
+
+
+def test_reply_page_post_sends_and_refuses_a_stale_form_keeping_the_draft(
+    client, agent, srt, django_capture_on_commit_callbacks
+):
+    from django.urls import reverse
+
+    ticket = workspace_ticket()
+    old = ticket.version
+    client.force_login(agent)
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post(
+            reverse("replies:send", args=[ticket.pk]),
+            {
+                "version": old,
+                "channel": "email",
+                "subject": "S",
+                "body": "Première réponse",
+                "then": "waiting_viewer",
+            },
+        )
+    assert response.status_code == 302
+    ticket.refresh_from_db()
+    assert ticket.status == Status.WAITING_VIEWER
+    response = client.post(
+        reverse("replies:send", args=[ticket.pk]),
+        {"version": old, "channel": "email", "subject": "S", "body": "Réponse en double"},
+    )
+    assert response.status_code == 409
+    html = response.content.decode()
+    assert "Réponse en double" in html and 'id="stale"' in html
+    assert Contact.objects.filter(ticket=ticket, direction="out").count() == 1
+
+
+def test_preview_shows_sender_recipient_and_problems(client, agent):
+    from django.urls import reverse
+
+    ticket = workspace_ticket()
+    client.force_login(agent)
+    html = client.post(
+        reverse("replies:preview", args=[ticket.pk]),
+        {"channel": "email", "subject": "S", "body": "Bonjour {{ inconnu }}"},
+    ).content.decode()
+    assert "helene.lefevre@example.fr" in html and "inconnu" in html
+    assert f"[{ticket.reference}] S" in html
