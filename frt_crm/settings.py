@@ -348,6 +348,11 @@ TRIAGE_HISTORY_DAYS = env_int("TRIAGE_HISTORY_DAYS", 365, minimum=1)
 TRIAGE_REPEAT_DAYS = env_int("TRIAGE_REPEAT_DAYS", 90, minimum=1)
 # A ticket still `new` after this long lost its triage message: the sweep enqueues it again.
 TRIAGE_STALLED_AFTER_MINUTES = env_int("TRIAGE_STALLED_AFTER_MINUTES", 5, minimum=1)
+# Triage configuration (live policy id, teams, SLA policies) is re-read at most this often by
+# each worker process: a manager's change applies everywhere within this delay.
+TRIAGE_CONFIG_CACHE_SECONDS = env_int("TRIAGE_CONFIG_CACHE_SECONDS", 10)
+# A triage worker takes up to this many waiting tickets in one transaction (bursts).
+TRIAGE_BATCH_SIZE = env_int("TRIAGE_BATCH_SIZE", 50, minimum=1)
 # Pauses (waiting for the viewer) shift due dates by working time through this hook.
 SLA_RESUME_HOOK = "routing.sla.resume_after_pause"
 # A ticket is "at risk" once this share of its allowed time is used.

@@ -1,0 +1,273 @@
+"""Triage throughput on PostgreSQL + Redis with one real Celery worker.
+
+    .venv/bin/python bench/triage_throughput.py [--tickets 10000] [--batch 500] [--concurrency 2]
+
+It migrates its PostgreSQL database (crm_routing by default) and opens tickets through
+`contacts.services.ticket_open` in batches (one transaction per batch, each ticket with its
+first inbound message, texts from tests/data/triage_examples.jsonl), as the intake does: each
+ticket asks for its triage when its batch commits.
+
+1. Throughput: --queued tickets are opened while no worker runs; then ONE Celery worker is
+   started on the `triage` queue of the script's own Redis database
+   (redis://127.0.0.1:6379/4) and the time from its first to its last triage gives tickets/s.
+2. Burst: with the worker running, --tickets new tickets are opened in batches; the time
+   from the first one opened to the last one triaged is the burst time (aim: 10,000 in under
+   60 s on this machine). Opening tickets takes its share of the machine too.
+
+The worker is stopped at the end, whatever happens. BENCH_DATABASE_URL, BENCH_BROKER_URL,
+BENCH_PREFETCH and TRIAGE_BATCH_SIZE (environment) override the defaults.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+DATABASE_URL = os.environ.get(
+    "BENCH_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/crm_routing"
+)
+BROKER_URL = os.environ.get("BENCH_BROKER_URL", "redis://127.0.0.1:6379/4")
+DATA = ROOT / "tests" / "data" / "triage_examples.jsonl"
+
+ENV = {
+    **os.environ,
+    "DATABASE_URL": DATABASE_URL,
+    "CELERY_BROKER_URL": BROKER_URL,
+    "DJANGO_SETTINGS_MODULE": "frt_crm.settings",
+    "LOG_LEVEL": "WARNING",
+    # Only what this script starts reads this environment: no email leaves the machine.
+    "EMAIL_BACKEND": "django.core.mail.backends.locmem.EmailBackend",
+}
+os.environ.update(ENV)
+sys.path.insert(0, str(ROOT))
+
+
+def ensure_database() -> None:
+    import psycopg
+
+    name = DATABASE_URL.rsplit("/", 1)[1]
+    admin_url = DATABASE_URL.rsplit("/", 1)[0] + "/postgres"
+    with psycopg.connect(admin_url, autocommit=True) as conn:
+        exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name]).fetchone()
+        if not exists:
+            conn.execute(f'CREATE DATABASE "{name}"')
+    subprocess.run(
+        [sys.executable, "manage.py", "migrate", "--noinput", "-v0"], cwd=ROOT, env=ENV, check=True
+    )
+
+
+def purge_queue() -> None:
+    import redis
+
+    client = redis.Redis.from_url(BROKER_URL)
+    client.delete("triage", "default")
+
+
+def start_worker(concurrency: int) -> subprocess.Popen:
+    celery = Path(sys.executable).with_name("celery")
+    worker = subprocess.Popen(
+        [
+            str(celery),
+            "-A",
+            "frt_crm",
+            "worker",
+            "-Q",
+            "triage",
+            "--concurrency",
+            str(concurrency),
+            # Fetch messages by the dozen: a triage is short, a round trip to Redis per
+            # message would cost as much.
+            "--prefetch-multiplier",
+            os.environ.get("BENCH_PREFETCH", "16"),
+            "--pool",
+            "prefork",
+            "--loglevel",
+            os.environ.get("BENCH_WORKER_LOGLEVEL", "WARNING"),
+            "--without-gossip",
+            "--without-mingle",
+            "--hostname",
+            f"bench-triage-{os.getpid()}@%h",
+        ],
+        cwd=ROOT,
+        env=ENV,
+        start_new_session=True,  # its own process group: stopped as a whole at the end
+    )
+    from frt_crm.celery import app
+
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        if worker.poll() is not None:
+            raise SystemExit("the worker did not start")
+        replies = app.control.ping(timeout=1.0) or []
+        if any(f"bench-triage-{os.getpid()}@" in name for r in replies for name in r):
+            return worker
+    stop_worker(worker)
+    raise SystemExit("the worker did not answer within 60 s")
+
+
+def stop_worker(worker: subprocess.Popen) -> None:
+    """Warm shutdown of the worker (it stops its own processes), killed after 30 s."""
+    if worker.poll() is not None:
+        return
+    worker.send_signal(signal.SIGTERM)
+    try:
+        worker.wait(timeout=30)
+    except subprocess.TimeoutExpired:
+        os.killpg(worker.pid, signal.SIGKILL)
+        worker.wait()
+
+
+def load_messages() -> list[dict]:
+    with DATA.open(encoding="utf-8") as handle:
+        return [json.loads(line) for line in handle if line.strip()]
+
+
+def open_tickets(*, count: int, batch: int, offset: int, messages, viewers, brands) -> float:
+    """Open ``count`` tickets through the intake's write path, ``batch`` per transaction, each
+    with its first inbound message; each asks for its triage when its batch commits.
+    Returns the seconds it took."""
+    from django.db import transaction
+
+    from contacts.models import Contact, Direction
+    from contacts.services import ticket_open
+
+    started = time.monotonic()
+    opened = 0
+    while opened < count:
+        n = min(batch, count - opened)
+        with transaction.atomic():
+            contacts = []
+            for k in range(offset + opened, offset + opened + n):
+                m = messages[k % len(messages)]
+                viewer = viewers[k % len(viewers)]
+                ticket = ticket_open(
+                    channel=m["channel"],
+                    brand=brands.get(m["brand"]),
+                    viewer=viewer,
+                    subject=m["subject"],
+                )
+                contacts.append(
+                    Contact(
+                        ticket=ticket,
+                        viewer=viewer,
+                        channel=m["channel"],
+                        direction=Direction.INBOUND,
+                        subject=m["subject"],
+                        body_text=m["body"],
+                        occurred_at=ticket.created_at,
+                    )
+                )
+            Contact.objects.bulk_create(contacts)
+        opened += n
+    return time.monotonic() - started
+
+
+def wait_triaged(tickets, *, since: float, timeout: float) -> float:
+    from contacts.models import Status
+
+    while tickets.filter(status=Status.NEW).exists():
+        if time.monotonic() - since > timeout:
+            left = tickets.filter(status=Status.NEW).count()
+            raise SystemExit(f"timeout: {left} tickets still new after {timeout} s")
+        time.sleep(0.2)
+    return time.monotonic() - since
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--tickets", type=int, default=10000, help="size of the burst")
+    parser.add_argument(
+        "--queued", type=int, default=3000, help="tickets queued before the worker starts"
+    )
+    parser.add_argument("--batch", type=int, default=500, help="tickets per intake transaction")
+    parser.add_argument("--concurrency", type=int, default=2, help="worker processes")
+    parser.add_argument("--viewers", type=int, default=3000)
+    parser.add_argument("--timeout", type=float, default=900)
+    args = parser.parse_args()
+
+    ensure_database()
+    import django
+
+    django.setup()
+    from django.conf import settings
+    from django.db.models import Max, Min
+
+    from contacts.models import Brand, Status, Ticket, Viewer
+
+    purge_queue()
+    messages = load_messages()
+    brands = {b.code: b for b in Brand.objects.all()}
+    # Fresh senders for every run, so that one run's history (repeat contacts on the same
+    # subject) does not change the next run's decisions.
+    viewers = Viewer.objects.bulk_create(
+        [Viewer(first_name="Bench", last_name=f"Viewer{i}") for i in range(args.viewers)]
+    )
+    leftovers = Ticket.objects.filter(status=Status.NEW).count()
+    if leftovers:
+        print(f"note: {leftovers} tickets were already new (they are triaged along)")
+    print(
+        f"database {DATABASE_URL.rsplit('/', 1)[1]}, broker {BROKER_URL}, one worker of "
+        f"{args.concurrency} processes, TRIAGE_BATCH_SIZE={settings.TRIAGE_BATCH_SIZE}"
+    )
+
+    # 1. Throughput: tickets queued while no worker runs, then one worker empties the queue.
+    first_id = (Ticket.objects.aggregate(m=Max("id"))["m"] or 0) + 1
+    seconds = open_tickets(
+        count=args.queued,
+        batch=args.batch,
+        offset=0,
+        messages=messages,
+        viewers=viewers,
+        brands=brands,
+    )
+    queued = Ticket.objects.filter(id__gte=first_id)
+    print(f"queued {args.queued} tickets in {seconds:.1f} s ({args.queued / seconds:.0f}/s)")
+    worker = start_worker(args.concurrency)
+    try:
+        ready = time.monotonic()
+        wait_triaged(queued, since=ready, timeout=args.timeout)
+        span = queued.aggregate(first=Min("triaged_at"), last=Max("triaged_at"))
+        busy = (span["last"] - span["first"]).total_seconds()
+        print(
+            f"triage throughput: {args.queued / busy:.0f} tickets/s "
+            f"({args.queued} queued tickets triaged in {busy:.1f} s by one worker)"
+        )
+
+        # 2. The burst: tickets opened in batches while the worker triages them.
+        first_id = (Ticket.objects.aggregate(m=Max("id"))["m"] or 0) + 1
+        started = time.monotonic()
+        seconds = open_tickets(
+            count=args.tickets,
+            batch=args.batch,
+            offset=args.queued,
+            messages=messages,
+            viewers=viewers,
+            brands=brands,
+        )
+        burst = Ticket.objects.filter(id__gte=first_id)
+        print(
+            f"burst: opened {args.tickets} tickets in {seconds:.1f} s "
+            f"({args.tickets / seconds:.0f}/s, {args.batch} per transaction)"
+        )
+        total = wait_triaged(burst, since=started, timeout=args.timeout)
+        print(
+            f"burst of {args.tickets} new tickets, first opened to all triaged: {total:.1f} s "
+            f"(aim: under 60 s)"
+        )
+        levels = {level: burst.filter(level=level).count() for level in (1, 2, 3)}
+        share = ", ".join(f"level {k}: {v / args.tickets:.0%}" for k, v in levels.items())
+        print(f"decisions in the burst: {share}")
+    finally:
+        stop_worker(worker)
+        print("worker stopped")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,403 @@
+"""The triage policy as stored data: the live version, drafts, dry runs, publication, and the
+statistical classifier.
+
+Compiling a policy (stemming every term) costs tens of milliseconds, so each process keeps the
+compiled live policy and classifier, and re-reads the id of the live version at most every
+TRIAGE_CONFIG_CACHE_SECONDS (``routing.config_cache``): a published version takes effect
+everywhere within that delay.
+Published and retired versions are never edited, so a cached compilation is never stale.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from accounts.models import User
+from accounts.services import audit_record
+from contacts.models import Status, Ticket
+
+from .. import classifier as classifier_module
+from .. import config_cache, rules
+from ..models import PolicyRule, PolicyVersion, TriageClassifier
+
+logger = logging.getLogger(__name__)
+
+
+class PolicyError(ValueError):
+    """A policy version that cannot be used (invalid rules, wrong state, no dry run)."""
+
+
+# --- compiling ---------------------------------------------------------------------------------
+
+
+def policy_version_as_dict(*, version: PolicyVersion, rule_rows: list[PolicyRule] | None = None):
+    """The version in ``rules.policy_from_dict``'s format."""
+    rows = rule_rows if rule_rows is not None else list(version.rules.all())
+    return {
+        "version": version.version,
+        "defaults": dict(version.defaults or {}),
+        "lexicons": dict(version.lexicons or {}),
+        "sender_lists": list(version.sender_lists or []),
+        "rules": [row.as_rule_dict() for row in rows],
+    }
+
+
+def policy_compile(data: dict[str, Any]) -> rules.Policy:
+    """Compile a policy dict, applying the classifier threshold setting; raises PolicyError."""
+    data = dict(data)
+    data["defaults"] = {
+        **(data.get("defaults") or {}),
+        "classifier_threshold": settings.TRIAGE_CLASSIFIER_THRESHOLD,
+    }
+    try:
+        return rules.policy_from_dict(data)
+    except (ValueError, TypeError, KeyError) as exc:
+        raise PolicyError(str(exc)) from exc
+
+
+def policy_version_compile(*, version: PolicyVersion) -> rules.Policy:
+    return policy_compile(policy_version_as_dict(version=version))
+
+
+class _Cache:
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.policy: tuple[int, rules.Policy] | None = None
+        self.classifier: tuple[int, classifier_module.Model] | None = None
+
+
+_cache = _Cache()
+
+
+def reset_caches() -> None:
+    """Forget the cached configuration of this process (tests, publication)."""
+    with _cache.lock:
+        _cache.policy = None
+        _cache.classifier = None
+    config_cache.clear()
+
+
+def _live_version_id() -> int | None:
+    return (
+        PolicyVersion.objects.filter(state=PolicyVersion.State.LIVE)
+        .values_list("pk", flat=True)
+        .first()
+    )
+
+
+def _active_classifier_id() -> int | None:
+    return TriageClassifier.objects.filter(is_active=True).values_list("pk", flat=True).first()
+
+
+def live_policy() -> rules.Policy:
+    """The compiled live policy; the shipped default policy if none is live (logged)."""
+    live_id = config_cache.cached("live_policy_id", _live_version_id)
+    if live_id is None:
+        logger.warning("no live triage policy version: using routing.default_policy")
+        from ..default_policy import default_policy
+
+        return policy_compile(rules.policy_to_dict(default_policy()))
+    cached = _cache.policy
+    if cached is not None and cached[0] == live_id:
+        return cached[1]
+    version = PolicyVersion.objects.get(pk=live_id)
+    policy = policy_version_compile(version=version)
+    with _cache.lock:
+        _cache.policy = (live_id, policy)
+    return policy
+
+
+def live_classifier() -> classifier_module.Model | None:
+    """The classifier in use, or None."""
+    active_id = TriageClassifier.objects.filter(is_active=True).values_list("pk", flat=True).first()
+    if active_id is None:
+        return None
+    cached = _cache.classifier
+    if cached is not None and cached[0] == active_id:
+        return cached[1]
+    data = TriageClassifier.objects.values_list("model", flat=True).get(pk=active_id)
+    model = classifier_module.loads(bytes(data))
+    with _cache.lock:
+        _cache.classifier = (active_id, model)
+    return model
+
+
+class LazyClassifier:
+    """Looks the classifier up only when ``rules.decide`` asks (no topic rule matched): most
+    decisions never need it, and then cost no query."""
+
+    def __init__(self) -> None:
+        self._model: classifier_module.Model | None = None
+        self._loaded = False
+
+    def predict(self, text: str) -> tuple[str, int, float]:
+        if not self._loaded:
+            self._model, self._loaded = live_classifier(), True
+        if self._model is None:
+            return ("", 1, -1.0)  # below any threshold: the classifier does not decide
+        return self._model.predict(text)
+
+
+def decide_live(facts: rules.Facts) -> rules.Decision:
+    """The decision the live configuration (policy, then classifier) takes on ``facts``."""
+    return rules.decide(facts=facts, policy=live_policy(), classifier=LazyClassifier())
+
+
+# --- versions ----------------------------------------------------------------------------------
+
+
+@transaction.atomic
+def policy_version_load(
+    *, policy: rules.Policy, state: str = PolicyVersion.State.DRAFT, by: User | None = None
+) -> PolicyVersion:
+    """Store a compiled policy (e.g. ``default_policy()``) as a new version."""
+    data = rules.policy_to_dict(policy)
+    version = PolicyVersion.objects.create(
+        version=data["version"],
+        state=state,
+        defaults=data["defaults"],
+        lexicons=data["lexicons"],
+        sender_lists=data["sender_lists"],
+        created_by=by,
+        published_at=timezone.now() if state == PolicyVersion.State.LIVE else None,
+    )
+    PolicyRule.objects.bulk_create([_rule_row(version, r) for r in data["rules"]], batch_size=500)
+    return version
+
+
+def _rule_row(version: PolicyVersion, data: dict[str, Any]) -> PolicyRule:
+    return PolicyRule(
+        version=version,
+        code=data["code"],
+        name=data["name"],
+        order=data.get("order", 100),
+        enabled=data.get("enabled", True),
+        stop=data.get("stop", False),
+        weight=data.get("weight", 1.0),
+        conditions=data.get("conditions") or {},
+        actions=data.get("actions") or {},
+    )
+
+
+@transaction.atomic
+def policy_version_copy(*, source: PolicyVersion, version: str, by: User | None) -> PolicyVersion:
+    """A new draft with the same content as ``source``, to edit and dry-run."""
+    version = (version or "").strip()
+    if not version:
+        raise PolicyError(_("A version needs a label."))
+    if PolicyVersion.objects.filter(version=version).exists():
+        raise PolicyError(_("Version %(v)s already exists.") % {"v": version})
+    draft = PolicyVersion.objects.create(
+        version=version,
+        state=PolicyVersion.State.DRAFT,
+        based_on=source,
+        defaults=source.defaults,
+        lexicons=source.lexicons,
+        sender_lists=source.sender_lists,
+        created_by=by,
+    )
+    PolicyRule.objects.bulk_create(
+        [_rule_row(draft, row.as_rule_dict()) for row in source.rules.all()], batch_size=500
+    )
+    audit_record(actor=by, action="triage_policy.copy", obj=draft, data={"from": source.version})
+    return draft
+
+
+def policy_version_mark_edited(*, version: PolicyVersion) -> None:
+    """A draft changed: its last dry run no longer describes it."""
+    PolicyVersion.objects.filter(pk=version.pk).update(dry_run_at=None, dry_run_summary={})
+
+
+@transaction.atomic
+def policy_version_publish(*, version: PolicyVersion, by: User | None) -> PolicyVersion:
+    """Make a dry-run draft the live version; the previous live one is retired.
+
+    Refuses a version that is not a draft, that does not compile, or whose rules changed
+    since its last dry run. Takes effect at the next decision of every process.
+    """
+    locked = PolicyVersion.objects.select_for_update().get(pk=version.pk)
+    if locked.state != PolicyVersion.State.DRAFT:
+        raise PolicyError(_("Only a draft can be published."))
+    if locked.dry_run_at is None:
+        raise PolicyError(_("Run a dry run of this version before publishing it."))
+    policy_version_compile(version=locked)
+    previous = list(
+        PolicyVersion.objects.select_for_update().filter(state=PolicyVersion.State.LIVE)
+    )
+    PolicyVersion.objects.filter(pk__in=[p.pk for p in previous]).update(
+        state=PolicyVersion.State.RETIRED
+    )
+    locked.state = PolicyVersion.State.LIVE
+    locked.published_at = timezone.now()
+    locked.published_by = by
+    locked.save(update_fields=["state", "published_at", "published_by"])
+    audit_record(
+        actor=by,
+        action="triage_policy.publish",
+        obj=locked,
+        data={"retired": [p.version for p in previous]},
+    )
+    transaction.on_commit(reset_caches)
+    return locked
+
+
+# --- dry run -----------------------------------------------------------------------------------
+
+
+@dataclass
+class DryRunRow:
+    ticket_id: int
+    reference: str
+    subject: str
+    current: dict[str, Any]  # the ticket as it stands (after staff's re-routing, if any)
+    live: dict[str, Any]  # what the live policy decides on the same facts
+    draft: dict[str, Any]  # what the draft decides
+    changed: bool
+
+
+@dataclass
+class DryRunResult:
+    version: str
+    live_version: str
+    rows: list[DryRunRow] = field(default_factory=list)
+    summary: dict[str, Any] = field(default_factory=dict)
+
+
+def _short(decision: rules.Decision) -> dict[str, Any]:
+    return {
+        "level": decision.level,
+        "team": decision.team,
+        "topic": decision.topic or "",
+        "priority": decision.priority,
+        "rules": list(decision.matched_rules),
+        "explanation": decision.explanation,
+    }
+
+
+def _key(d: dict[str, Any]) -> tuple:
+    return (d["level"], d["team"], d["topic"], d["priority"])
+
+
+@transaction.atomic
+def policy_dry_run(*, version: PolicyVersion, by: User | None, limit: int = 1000) -> DryRunResult:
+    """What ``version`` would decide on the last ``limit`` triaged tickets, next to what the
+    live version decides on the same facts and where staff finally put each ticket.
+
+    Reads only; stores the summary on the version (a draft can be published once dry-run).
+    """
+    from .facts import facts_for_tickets
+
+    draft_policy = policy_version_compile(version=version)
+    live = live_policy()
+    tickets = list(
+        Ticket.objects.exclude(status=Status.NEW)
+        .select_related("brand", "programme", "viewer", "team")
+        .order_by("-created_at", "-id")[:limit]
+    )
+    facts = facts_for_tickets(tickets)
+    result = DryRunResult(version=version.version, live_version=live.version)
+    moves: Counter[str] = Counter()
+    agree_live = agree_draft = 0
+    for ticket in tickets:
+        f = facts[ticket.pk]
+        new = _short(rules.decide(facts=f, policy=draft_policy, classifier=None))
+        old = _short(rules.decide(facts=f, policy=live, classifier=None))
+        current = {
+            "level": ticket.level,
+            "team": ticket.team.code if ticket.team else "",
+            "topic": ticket.topic,
+            "priority": ticket.priority,
+        }
+        changed = _key(new) != _key(old)
+        if changed:
+            if new["level"] != old["level"]:
+                moves[f"level {old['level']} → {new['level']}"] += 1
+            if new["topic"] != old["topic"]:
+                moves["topic"] += 1
+            if new["priority"] != old["priority"]:
+                moves["priority"] += 1
+            if new["team"] != old["team"]:
+                moves["team"] += 1
+        agree_live += (old["level"], old["topic"]) == (current["level"], current["topic"])
+        agree_draft += (new["level"], new["topic"]) == (current["level"], current["topic"])
+        result.rows.append(
+            DryRunRow(
+                ticket_id=ticket.pk,
+                reference=ticket.reference,
+                subject=ticket.subject,
+                current=current,
+                live=old,
+                draft=new,
+                changed=changed,
+            )
+        )
+    n = len(tickets)
+    levels_draft = Counter(r.draft["level"] for r in result.rows)
+    levels_live = Counter(r.live["level"] for r in result.rows)
+    result.summary = {
+        "tickets": n,
+        "changed": sum(r.changed for r in result.rows),
+        "moves": dict(moves.most_common()),
+        "levels_live": {str(k): levels_live.get(k, 0) for k in rules.LEVELS},
+        "levels_draft": {str(k): levels_draft.get(k, 0) for k in rules.LEVELS},
+        "agreement_with_staff_live": round(agree_live / n, 4) if n else None,
+        "agreement_with_staff_draft": round(agree_draft / n, 4) if n else None,
+        "live_version": live.version,
+    }
+    PolicyVersion.objects.filter(pk=version.pk).update(
+        dry_run_at=timezone.now(), dry_run_summary=result.summary
+    )
+    audit_record(actor=by, action="triage_policy.dry_run", obj=version, data=result.summary)
+    return result
+
+
+# --- the classifier ----------------------------------------------------------------------------
+
+
+@transaction.atomic
+def classifier_store(
+    *,
+    model: classifier_module.Model,
+    metrics: dict[str, float],
+    source: str,
+    examples: int,
+    by: User | None,
+    activate: bool,
+) -> TriageClassifier:
+    """Store a trained classifier; with ``activate``, it replaces the one in use."""
+    if activate:
+        TriageClassifier.objects.filter(is_active=True).update(is_active=False)
+    stored = TriageClassifier.objects.create(
+        trained_by=by,
+        source=source[:200],
+        examples=examples,
+        metrics={k: (None if v != v else v) for k, v in metrics.items()},  # NaN is not JSON
+        model=model.dumps(),
+        is_active=activate,
+    )
+    transaction.on_commit(reset_caches)
+    return stored
+
+
+@transaction.atomic
+def classifier_activate(*, classifier: TriageClassifier | None, by: User | None) -> None:
+    """Use ``classifier`` from now on (None: use none)."""
+    TriageClassifier.objects.filter(is_active=True).update(is_active=False)
+    if classifier is not None:
+        TriageClassifier.objects.filter(pk=classifier.pk).update(is_active=True)
+    audit_record(
+        actor=by,
+        action="triage_classifier.activate",
+        object_type="routing.triageclassifier",
+        object_id=classifier.pk if classifier else "",
+    )
+    transaction.on_commit(reset_caches)

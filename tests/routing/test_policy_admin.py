@@ -1,0 +1,183 @@
+"""The policy as data: versions edited in the admin, validated, dry-run, then published."""
+
+import pytest
+from django.urls import reverse
+
+from routing.models import PolicyRule, PolicyVersion
+from routing.services import (
+    PolicyError,
+    live_policy,
+    policy_dry_run,
+    policy_version_copy,
+    policy_version_publish,
+    ticket_triage,
+)
+from tests.routing.helpers import new_ticket
+
+pytestmark = pytest.mark.django_db
+
+QUESTION = "Bonjour, quand sera rediffusé le documentaire sur les abeilles ? Merci."
+
+
+def _live():
+    return PolicyVersion.objects.get(state=PolicyVersion.State.LIVE)
+
+
+def test_the_default_policy_ships_as_the_live_version():
+    live = _live()
+    assert live.version == "2026.1"
+    assert live.rules.count() > 20
+    assert live_policy().version == "2026.1"
+
+
+def _formset_data(version, rows, **extra):
+    data = {
+        "version": version.version,
+        "note": "",
+        "defaults": "{}",
+        "lexicons": '{"mots": ["abeille"]}',
+        "sender_lists": "[]",
+        "rules-TOTAL_FORMS": str(len(rows)),
+        "rules-INITIAL_FORMS": "0",
+        "rules-MIN_NUM_FORMS": "0",
+        "rules-MAX_NUM_FORMS": "1000",
+        "_save": "Save",
+    }
+    for i, row in enumerate(rows):
+        for key, value in row.items():
+            data[f"rules-{i}-{key}"] = value
+        data[f"rules-{i}-version"] = str(version.pk)
+    data.update(extra)
+    return data
+
+
+def _rule(**kwargs):
+    row = {
+        "order": "10",
+        "code": "abeilles",
+        "name": "Abeilles",
+        "enabled": "on",
+        "weight": "5",
+        "conditions": '{"words_any": ["@mots"]}',
+        "actions": '{"topic": "programme_request", "level": 1}',
+    }
+    row.update(kwargs)
+    return row
+
+
+@pytest.fixture
+def draft(manager):
+    draft = PolicyVersion.objects.create(version="2026.2", defaults={}, lexicons={})
+    return draft
+
+
+def test_a_manager_edits_a_drafts_rules_in_the_admin(client, manager, draft):
+    client.force_login(manager)
+    url = reverse("admin:routing_policyversion_change", args=[draft.pk])
+    response = client.post(url, _formset_data(draft, [_rule()]))
+    assert response.status_code == 302, response.context["errors"] if response.context else ""
+    rule = PolicyRule.objects.get(version=draft)
+    assert rule.conditions == {"words_any": ["@mots"]}
+
+
+@pytest.mark.parametrize(
+    ("row", "message"),
+    [
+        ({"conditions": '{"word_any": ["x"]}'}, "unknown keys word_any"),
+        ({"actions": '{"level": 4}'}, "level must be one of"),
+        ({"conditions": '{"words_any": ["@inconnu"]}'}, "unknown lexicon"),
+        ({"conditions": '{"words_any": "abeille"}'}, "must be a list of strings"),
+        ({"actions": '{"team": "equipe-x"}'}, "must start with one of"),
+    ],
+)
+def test_invalid_rules_are_refused_with_a_clear_message(client, manager, draft, row, message):
+    client.force_login(manager)
+    url = reverse("admin:routing_policyversion_change", args=[draft.pk])
+    response = client.post(url, _formset_data(draft, [_rule(**row)]))
+    assert response.status_code == 200
+    assert message in response.content.decode()
+    assert not PolicyRule.objects.filter(version=draft).exists()
+
+
+def test_invalid_defaults_are_refused(client, manager, draft):
+    client.force_login(manager)
+    url = reverse("admin:routing_policyversion_change", args=[draft.pk])
+    response = client.post(url, _formset_data(draft, [], defaults='{"level": 7}'))
+    assert response.status_code == 200
+    assert "defaults.level must be one of" in response.content.decode()
+
+
+def test_the_live_version_is_read_only(client, manager):
+    live = _live()
+    client.force_login(manager)
+    url = reverse("admin:routing_policyversion_change", args=[live.pk])
+    assert client.get(url).status_code == 200  # viewable
+    response = client.post(url, _formset_data(live, [_rule()]))
+    assert response.status_code == 403
+    assert live.rules.filter(code="abeilles").count() == 0
+
+
+def test_only_managers_reach_the_policy(client, srt):
+    client.force_login(srt)
+    response = client.get(reverse("admin:routing_policyversion_changelist"))
+    assert response.status_code == 302  # to the admin login
+
+
+def test_copy_dry_run_then_publish(manager):
+    source = _live()
+    draft = policy_version_copy(source=source, version="2026.2", by=manager)
+    assert draft.rules.count() == source.rules.count()
+    for _ in range(3):
+        ticket_triage(ticket_id=new_ticket(body=QUESTION).pk)
+    # The draft sends programme questions to level 2.
+    rule = draft.rules.get(actions__topic="programme_info")
+    rule.actions = {**rule.actions, "level": 2}
+    rule.save()
+
+    with pytest.raises(PolicyError):
+        policy_version_publish(version=draft, by=manager)  # no dry run yet
+
+    result = policy_dry_run(version=draft, by=manager)
+    assert result.summary["tickets"] == 3
+    assert result.summary["changed"] == 3
+    assert result.summary["moves"]["level 1 → 2"] == 3
+    row = result.rows[0]
+    assert (row.live["level"], row.draft["level"], row.current["level"]) == (1, 2, 1)
+
+    published = policy_version_publish(version=draft, by=manager)
+    assert published.state == PolicyVersion.State.LIVE
+    source.refresh_from_db()
+    assert source.state == PolicyVersion.State.RETIRED
+    from routing.services import reset_caches
+
+    reset_caches()  # on_commit does it in production; tests run in one transaction
+    ticket = ticket_triage(ticket_id=new_ticket(body=QUESTION).pk)
+    assert ticket.triage_policy_version == "2026.2"
+    assert ticket.level == 2
+
+
+def test_the_dry_run_page_and_publish_button(client, manager):
+    draft = policy_version_copy(source=_live(), version="2026.3", by=manager)
+    ticket_triage(ticket_id=new_ticket(body=QUESTION).pk)
+    client.force_login(manager)
+    url = reverse("admin:routing_policyversion_dry_run", args=[draft.pk])
+    assert client.get(url).status_code == 200
+    response = client.post(url)
+    assert response.status_code == 200
+    assert response.context["result"].summary["tickets"] == 1
+    publish = reverse("admin:routing_policyversion_publish", args=[draft.pk])
+    assert client.post(publish).status_code == 302
+    assert PolicyVersion.objects.get(pk=draft.pk).state == PolicyVersion.State.LIVE
+
+
+def test_editing_a_draft_voids_its_dry_run(client, manager, draft):
+    policy_dry_run(version=draft, by=manager)
+    draft.refresh_from_db()
+    assert draft.dry_run_at is not None
+    client.force_login(manager)
+    url = reverse("admin:routing_policyversion_change", args=[draft.pk])
+    response = client.post(url, _formset_data(draft, [], note="moins de niveau 2"))
+    assert response.status_code == 302
+    draft.refresh_from_db()
+    assert draft.note == "moins de niveau 2"
+    assert draft.dry_run_at is None
