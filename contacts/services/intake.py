@@ -434,9 +434,8 @@ def contact_intake(*, message: InboundMessage) -> IntakeResult:
     if message.raw is not None and not raw_name:
         raw_name, raw_sha = raw_store(data=message.raw, extension=message.raw_extension)
 
-    existing = _existing(message)
-    if existing is not None:
-        return _duplicate(existing)
+    # No look-up first: the unique constraints on Message-ID and (source, external_id) decide,
+    # which is race-safe and spares the common case (a new message) one query.
     try:
         with transaction.atomic():
             return _intake(message, raw_name, raw_sha)
@@ -444,7 +443,7 @@ def contact_intake(*, message: InboundMessage) -> IntakeResult:
         # Rolled back: automatic mail leaves no trace, not even a viewer.
         return IntakeResult(status=UNTHREADED, reason="no ticket to join")
     except IntegrityError:
-        # Another worker took the same message in between our check and our insert.
+        # Already taken in, by an earlier delivery or by another worker just now.
         existing = _existing(message)
         if existing is not None:
             return _duplicate(existing)

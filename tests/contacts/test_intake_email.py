@@ -8,7 +8,6 @@ from unittest import mock
 
 import pytest
 from django.core.management import call_command
-from django.db import IntegrityError
 
 from contacts.models import (
     Contact,
@@ -82,20 +81,23 @@ def test_message_without_message_id_is_idempotent_on_its_bytes(intake_env):
     assert Contact.objects.count() == 1
 
 
-def test_race_on_the_unique_message_id_answers_duplicate(intake_env):
+def test_second_delivery_hits_the_unique_constraint_and_answers_duplicate(intake_env):
     first = email_ingest(raw=eml("plain_utf8.eml"))
-    # The second worker checked before the first committed: its insert hits the constraint.
     existing = Contact.objects.get(pk=first.contact)
-    with (
-        mock.patch.object(intake_service, "_existing", side_effect=[None, existing]),
-        mock.patch.object(
-            intake_service, "_intake", side_effect=IntegrityError("contact_message_id_unique")
-        ),
-    ):
-        result = intake_service.contact_intake(
-            message=intake_service.InboundMessage(channel="email", message_id=existing.message_id)
+
+    # Straight to the service, as a second worker would get there: the insert decides.
+    result = intake_service.contact_intake(
+        message=intake_service.InboundMessage(
+            channel="email",
+            message_id=f"<{existing.message_id}>",
+            sender=intake_service.SenderIdentity(email="someone.else@example.fr"),
+            subject="Même message, autre livraison",
         )
+    )
+
     assert result.status == "duplicate" and result.contact.pk == first.contact
+    # Everything the second attempt wrote was rolled back with it.
+    assert Ticket.objects.count() == 1 and Viewer.objects.count() == 1
 
 
 def test_reply_threads_through_in_reply_to_of_our_outbound_mail(intake_env, annie_ticket):
