@@ -8,6 +8,8 @@ import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
+from django.utils.formats import number_format
+
 # Colour-blind-safe palette (Okabe & Ito), dark enough on white for the bars' edges.
 PALETTE = (
     "#0072B2",
@@ -163,20 +165,30 @@ def nice_max(value: float, ticks: int = 5) -> tuple[float, float]:
 
 
 def _x_labels(categories: Sequence[str], centres: Sequence[float], room: float) -> list[Tick]:
-    """Every category's label if they fit, else every k-th one."""
+    """Every category's label when there are few (shortened to fit), else every k-th one."""
     if not categories:
         return []
+    if len(categories) <= 12:
+        fit = max(int(room / 6.2), 4)
+        return [
+            Tick(centres[i], c if len(c) <= fit else c[: fit - 1] + "…")
+            for i, c in enumerate(categories)
+        ]
     longest = max(len(c) for c in categories) * 6.5 + 8
     every = max(1, math.ceil(longest / max(room, 1)))
     return [Tick(centres[i], categories[i]) for i in range(0, len(categories), every)]
 
 
 def _y_ticks(top: float, step: float, fmt: Callable[[float], str], y0: float, scale: float):
-    out, v = [], 0.0
+    values, v = [], 0.0
     while v <= top + 1e-9:
-        out.append(Tick(y0 - v * scale, fmt(v)))
+        values.append(v)
         v += step
-    return out
+    labels = [fmt(v) for v in values]
+    if len(set(labels)) < len(labels):
+        # A fractional step rounded away by the value format: show one decimal instead.
+        labels = [number_format(v, decimal_pos=1) for v in values]
+    return [Tick(y0 - v * scale, label) for v, label in zip(values, labels, strict=True)]
 
 
 def bar_chart(

@@ -12,7 +12,18 @@ from django.utils.translation import gettext as _
 
 from .. import charts
 from ..models import ProgrammeDaily, TopicDaily
-from ..tables import Cell, Column, Page, Table, Tile, fmt_int, fmt_pct, fmt_seconds, ratio
+from ..tables import (
+    Cell,
+    Column,
+    Page,
+    Table,
+    Tile,
+    fmt_float,
+    fmt_int,
+    fmt_pct,
+    fmt_seconds,
+    ratio,
+)
 from .calls import call_sums
 from .common import (
     L1_TARGET,
@@ -29,10 +40,13 @@ BASELINE_WEEKS = 8
 MIN_THIS_WEEK = 5  # below this many tickets a rise is noise, not news
 
 
-def rising_table(scope: Scope, dimension: str, *, limit: int = 10) -> Table:
+def rising_table(
+    scope: Scope, dimension: str, *, limit: int = 10, only_rising: bool = True
+) -> Table:
     """Tickets of the last 7 days per topic (programme) against the mean of the 8 weeks
     before. Ranked by how unusual the rise is: (this week − usual) / √usual, the deviation
-    a Poisson count would show by chance being about 1."""
+    a Poisson count would show by chance being about 1. `only_rising`: keep the topics above
+    their usual level with enough tickets to mean something; else every one, ranked."""
     end = scope.filters.end
     week_start = end - timedelta(days=6)
     base_start = week_start - timedelta(days=7 * BASELINE_WEEKS)
@@ -59,14 +73,23 @@ def rising_table(scope: Scope, dimension: str, *, limit: int = 10) -> Table:
             continue
         usual = before / BASELINE_WEEKS
         score = (now - usual) / math.sqrt(max(usual, 1.0))
-        if now >= MIN_THIS_WEEK and now > usual:
+        if not only_rising or (now >= MIN_THIS_WEEK and now > usual):
             scored.append((score, k, now, usual))
     scored.sort(key=lambda t: (-t[0], str(t[1])))
     scored = scored[:limit]
     label = dimension_labeller(scope, dimension, [k for _s, k, _n, _u in scored])
-    title = (
-        _("Topics rising this week") if dimension == "topic" else _("Programmes rising this week")
-    )
+    if only_rising:
+        title = (
+            _("Topics rising this week")
+            if dimension == "topic"
+            else _("Programmes rising this week")
+        )
+    else:
+        title = (
+            _("Topics this week against their usual level")
+            if dimension == "topic"
+            else _("Programmes this week against their usual level")
+        )
     table = Table(
         slug=f"rising_{dimension}s",
         title=title,
@@ -91,7 +114,9 @@ def rising_table(scope: Scope, dimension: str, *, limit: int = 10) -> Table:
             now,
             usual,
             ratio(now - usual, usual) if usual else None,
-            Cell(score, f"{score:.1f}", state="warn" if score >= 3 else ""),
+            Cell(
+                score, fmt_float(score), state="warn" if score >= 3 and now >= MIN_THIS_WEEK else ""
+            ),
             hrefs={1: scope.tickets_url(**week, **dimension_param(dimension, k))},
         )
     return table
@@ -225,5 +250,8 @@ def overview_page(*, scope: Scope) -> Page:
 
 def trends_page(*, scope: Scope) -> Page:
     page = Page(slug="trends", title=_("What viewers talk about"))
-    page.tables = [rising_table(scope, "topic"), rising_table(scope, "programme", limit=15)]
+    page.tables = [
+        rising_table(scope, "topic", limit=30, only_rising=False),
+        rising_table(scope, "programme", limit=30, only_rising=False),
+    ]
     return page

@@ -27,6 +27,7 @@ from reporting.services.rollups import (
 )
 from satisfaction.models import Survey
 from tests.factories import TicketFactory, brand
+from tests.markers import requires_postgres
 
 from .conftest import NOW, at
 
@@ -214,3 +215,35 @@ def test_rebuild_rollups_command(known, frozen, capsys):
     call_command("rebuild_rollups", "--incremental")
     call_command("rebuild_rollups", "--reconcile")
     assert snapshot() == first
+
+
+@requires_postgres
+@pytest.mark.django_db(transaction=True)
+def test_a_refresh_finding_another_in_progress_skips():
+    """Two beat ticks overlapping: the second returns at once instead of queueing."""
+    import threading
+
+    from django.db import connection, transaction
+    from django.utils import timezone
+
+    RollupState.objects.create(name="main", watermark=timezone.now())
+    locked, release = threading.Event(), threading.Event()
+
+    def hold_the_lock():
+        try:
+            with transaction.atomic():
+                RollupState.objects.select_for_update().get(name="main")
+                locked.set()
+                release.wait(10)
+        finally:
+            connection.close()
+
+    holder = threading.Thread(target=hold_the_lock)
+    holder.start()
+    try:
+        assert locked.wait(10)
+        assert rollup_refresh().skipped
+    finally:
+        release.set()
+        holder.join()
+    assert not rollup_refresh().skipped
