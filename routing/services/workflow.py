@@ -217,8 +217,9 @@ def ticket_reroute(
 
     The event records the rules that had decided (from the stored decision) so that override
     rates per rule can be counted (``routing.selectors.override_rates``). A team must serve
-    the final level; a new level without a team goes to that level's default team. Moving to
-    level 3 opens the mediation case, as an escalation does.
+    the final level (a team chosen without a level brings its own); a new level without a
+    team goes to that level's default team. Moving to level 3 opens the mediation case, as an
+    escalation does.
     """
     from contacts.models import Topic
 
@@ -234,6 +235,9 @@ def ticket_reroute(
         if locked.status not in MOVABLE:
             raise RoutingError(_("Only a triaged, open ticket can be re-routed."))
         before = _describe(locked)
+        # A team chosen alone brings its level along.
+        if level is None and team is not None:
+            level = team.level
         new_level = level if level is not None else locked.level
         if team is not None and team.level != new_level:
             raise RoutingError(

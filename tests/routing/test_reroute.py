@@ -50,9 +50,15 @@ def test_a_new_level_without_a_team_goes_to_that_levels_default_team(srt):
 def test_a_team_must_serve_the_level(srt):
     ticket = _triaged(ACCESSIBILITY)
     with pytest.raises(RoutingError):
-        ticket_reroute(ticket=ticket, by=srt, reason="x", team=team("n1-call-centre"))
+        ticket_reroute(ticket=ticket, by=srt, reason="x", level=2, team=team("n1-call-centre"))
     with pytest.raises(RoutingError):
         ticket_reroute(ticket=ticket, by=srt, reason="x")  # nothing to change
+
+
+def test_a_team_chosen_alone_brings_its_level(srt):
+    ticket = _triaged(ACCESSIBILITY)
+    moved = ticket_reroute(ticket=ticket, by=srt, reason="x", team=team("n1-call-centre"))
+    assert (moved.level, moved.team.code) == (1, "n1-call-centre")
 
 
 def test_agents_do_not_reroute(agent):
