@@ -304,14 +304,24 @@ def viewer_find_or_create(*, sender: SenderIdentity) -> Viewer | None:
         if not key:
             continue
         # A subquery on the indexed column rather than a join + DISTINCT: the hot path.
-        found = {_live(v).pk: _live(v) for v in Viewer.objects.filter(pk__in=ids)[:20]}
+        direct = list(Viewer.objects.filter(pk__in=ids)[:20])
+        found = {_live(v).pk: _live(v) for v in direct}
         if not found:
             continue
         candidates = list(found.values())
         chosen = _pick(candidates, first, last)
         for other in candidates:
             _record_duplicate(chosen, other, f"same contact detail {key}")
-        _enrich(chosen, sender=sender, first=first, last=last, email=email, phone=phone)
+        # The detail that found the viewer is already theirs (unless found through a merge).
+        has_it = chosen.pk in {v.pk for v in direct}
+        _enrich(
+            chosen,
+            sender=sender,
+            first=first,
+            last=last,
+            email="" if has_it and key == email else email,
+            phone=None if has_it and key == phone else phone,
+        )
         return chosen
 
     if not (email or phone or last):
