@@ -9,9 +9,11 @@ hand sees the default page, not a 500.
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
-from datetime import date, timedelta
+from datetime import date, datetime, time, timedelta
 from urllib.parse import urlencode
+from zoneinfo import ZoneInfo
 
+from django.conf import settings
 from django.http import QueryDict
 from django.utils import timezone
 
@@ -21,6 +23,14 @@ GRAINS = ("day", "week", "month")
 PERIODS = {"7d": 7, "28d": 28, "90d": 90, "365d": 365}
 DEFAULT_PERIOD = "28d"
 MAX_DAYS = 366 * 11  # ten years of history and a margin
+
+
+PARIS = ZoneInfo(settings.TIME_ZONE)
+
+
+def day_start(day: date) -> datetime:
+    """Local midnight of `day` as an aware datetime (Europe/Paris)."""
+    return datetime.combine(day, time.min, tzinfo=PARIS)
 
 
 def today() -> date:

@@ -13,8 +13,8 @@ from django.utils.translation import gettext as _
 from satisfaction.models import Survey
 
 from .. import charts
+from ..filters import day_start
 from ..models import SurveyDaily
-from ..services.rollups import day_start
 from ..tables import Column, Page, Table, Tile, fmt_int, fmt_pct, ratio
 from .common import (
     Scope,

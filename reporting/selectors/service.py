@@ -20,8 +20,8 @@ from contacts.models import OPEN_STATUSES, Ticket
 from contacts.selectors import ticket_scope_q
 
 from .. import charts
+from ..filters import day_start
 from ..models import DurationDaily, Measure
-from ..services.rollups import day_start
 from ..tables import Column, Page, Table, Tile, fmt_int, fmt_pct, fmt_seconds, ratio
 from .calls import call_sums
 from .common import Scope, percentile, period_bounds, period_label, period_starts

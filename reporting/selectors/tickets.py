@@ -24,7 +24,7 @@ from contacts.models import (
 )
 from contacts.selectors import ticket_list
 
-from ..services.rollups import day_start
+from ..filters import day_start
 from .common import Scope
 
 PAGE_SIZE = 50

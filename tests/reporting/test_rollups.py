@@ -19,11 +19,11 @@ from contacts.models import (
 )
 from contacts.services.tickets import ticket_change_status
 from reporting.models import RollupState, TicketDaily
+from reporting.services.rollup_rows import rule_codes
 from reporting.services.rollups import (
     ALL_ROLLUPS,
     rollup_rebuild,
     rollup_refresh,
-    rule_codes,
 )
 from satisfaction.models import Survey
 from tests.factories import TicketFactory, brand
