@@ -336,12 +336,16 @@ CELERY_BEAT_SCHEDULE["reporting-reconcile-rollups"] = {
 # --- triage and SLA (routing) -------------------------------------------------------------------
 
 # The classifier decides only where no rule did, and only with at least this confidence (0–1).
-try:
-    TRIAGE_CLASSIFIER_THRESHOLD = float(env_str("TRIAGE_CLASSIFIER_THRESHOLD") or "0.7")
-except ValueError:
-    raise ImproperlyConfigured("TRIAGE_CLASSIFIER_THRESHOLD must be a number") from None
-if not 0.0 <= TRIAGE_CLASSIFIER_THRESHOLD <= 1.0:
-    raise ImproperlyConfigured("TRIAGE_CLASSIFIER_THRESHOLD must be between 0 and 1")
+# Unset: the threshold stored in the live policy's defaults (managers edit it); set: this value
+# overrides it everywhere.
+TRIAGE_CLASSIFIER_THRESHOLD: float | None = None
+if env_str("TRIAGE_CLASSIFIER_THRESHOLD"):
+    try:
+        TRIAGE_CLASSIFIER_THRESHOLD = float(env_str("TRIAGE_CLASSIFIER_THRESHOLD"))
+    except ValueError:
+        raise ImproperlyConfigured("TRIAGE_CLASSIFIER_THRESHOLD must be a number") from None
+    if not 0.0 <= TRIAGE_CLASSIFIER_THRESHOLD <= 1.0:
+        raise ImproperlyConfigured("TRIAGE_CLASSIFIER_THRESHOLD must be between 0 and 1")
 # The viewer's history the triage looks at (open tickets, earlier answers), and the window of
 # "repeat contacts on the same subject".
 TRIAGE_HISTORY_DAYS = env_int("TRIAGE_HISTORY_DAYS", 365, minimum=1)

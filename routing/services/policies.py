@@ -52,12 +52,14 @@ def policy_version_as_dict(*, version: PolicyVersion, rule_rows: list[PolicyRule
 
 
 def policy_compile(data: dict[str, Any]) -> rules.Policy:
-    """Compile a policy dict, applying the classifier threshold setting; raises PolicyError."""
+    """Compile a policy dict; raises PolicyError. TRIAGE_CLASSIFIER_THRESHOLD, when set,
+    overrides the threshold stored in the policy's defaults."""
     data = dict(data)
-    data["defaults"] = {
-        **(data.get("defaults") or {}),
-        "classifier_threshold": settings.TRIAGE_CLASSIFIER_THRESHOLD,
-    }
+    if settings.TRIAGE_CLASSIFIER_THRESHOLD is not None:
+        data["defaults"] = {
+            **(data.get("defaults") or {}),
+            "classifier_threshold": settings.TRIAGE_CLASSIFIER_THRESHOLD,
+        }
     try:
         return rules.policy_from_dict(data)
     except (ValueError, TypeError, KeyError) as exc:
