@@ -6,7 +6,7 @@ import re
 from dataclasses import dataclass, field
 
 from django.db import connection
-from django.db.models import Count, Prefetch, Q, QuerySet
+from django.db.models import BooleanField, Count, Prefetch, Q, QuerySet
 from django.db.models.expressions import RawSQL
 from django.http import Http404
 
@@ -168,7 +168,7 @@ class TicketPage:
     attachments: list[Attachment]
     card: ViewerCard | None
     survey: object | None = None
-    merged_from: list[Ticket] = field(default_factory=list)
+    merged_from: list[str] = field(default_factory=list)  # references merged into this one
 
 
 def ticket_page(*, user: User, ticket: Ticket) -> TicketPage:
@@ -201,9 +201,12 @@ def ticket_page(*, user: User, ticket: Ticket) -> TicketPage:
         attachments=attachments,
         card=card,
         survey=Survey.objects.filter(ticket=ticket).first(),
-        merged_from=list(
-            Ticket.objects.filter(merged_into=ticket).only("id", "reference", "created_at")
-        ),
+        # A merge leaves an event on the ticket that stays, naming the merged one.
+        merged_from=[
+            e.from_value
+            for e in events
+            if e.kind == TicketEventKind.MERGED and e.from_value and not e.to_value
+        ],
     )
 
 
@@ -265,7 +268,7 @@ def _with_addresses(qs: QuerySet[Viewer]) -> QuerySet[Viewer]:
 def _name_search(words: list[str], folded: str, limit: int) -> tuple[list[Viewer], bool]:
     """Viewers whose folded text contains every word; on PostgreSQL the trigram index serves
     the LIKEs and the closest matches come first; if none, close spellings (trigram word
-    similarity) and French stems (full text) are tried. Returns (viewers, fuzzy)."""
+    similarity) then French stems (full text) are tried. Returns (viewers, fuzzy)."""
     base = Viewer.objects.filter(merged_into__isnull=True)
     qs = base
     for word in words[:6]:
@@ -278,25 +281,39 @@ def _name_search(words: list[str], folded: str, limit: int) -> tuple[list[Viewer
     else:
         qs = qs.order_by("last_name", "first_name", "pk")
     rows = list(_with_addresses(qs)[: limit + 1])
-    if rows or not postgres or len(folded) < 3:
+    if rows or not postgres or len(folded) < 4:
         return rows, False
-    from django.contrib.postgres.search import TrigramWordSimilarity
+    return _fuzzy_search(base, folded, limit), True
 
-    fuzzy = (
-        base.filter(
-            Q(search_text__trigram_word_similar=folded)
-            | Q(
-                pk__in=RawSQL(
-                    "SELECT id FROM contacts_viewer WHERE to_tsvector('french'::regconfig, "
-                    "search_text) @@ plainto_tsquery('french'::regconfig, %s)",
-                    [folded],
-                )
-            )
+
+def _fuzzy_search(base: QuerySet[Viewer], folded: str, limit: int) -> list[Viewer]:
+    """PostgreSQL only: misspelt names through the trigram index, then French stems.
+
+    The planner prices word similarity too cheaply and would scan the whole table (1.5 s at
+    100,000 viewers) rather than use the trigram index (3 ms): both settings are local to
+    this short read-only transaction. 0.45 lets one swapped or missing letter through.
+    """
+    from django.contrib.postgres.search import TrigramWordSimilarity
+    from django.db import transaction
+
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute("SET LOCAL enable_seqscan = off")
+        cursor.execute("SET LOCAL pg_trgm.word_similarity_threshold = 0.45")
+        rows = list(
+            _with_addresses(
+                base.filter(search_text__trigram_word_similar=folded)
+                .annotate(rank=TrigramWordSimilarity(folded, "search_text"))
+                .order_by("-rank", "pk")
+            )[: limit + 1]
         )
-        .annotate(rank=TrigramWordSimilarity(folded, "search_text"))
-        .order_by("-rank", "pk")
+    if rows:
+        return rows
+    stems = RawSQL(
+        "to_tsvector('french'::regconfig, search_text) @@ plainto_tsquery('french'::regconfig, %s)",
+        [folded],
+        output_field=BooleanField(),
     )
-    return list(_with_addresses(fuzzy)[: limit + 1]), True
+    return list(_with_addresses(base.filter(stems).order_by("pk"))[: limit + 1])
 
 
 def viewer_search(*, user: User, query: str, limit: int = VIEWER_SEARCH_LIMIT) -> ViewerSearch:

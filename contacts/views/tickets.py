@@ -84,14 +84,27 @@ def render_ticket_page(
     `reply` pre-fills the reply box (a draft refused because the ticket changed), `stale`
     explains why a post was refused.
     """
-    from replies.services import postal_address_lines, reply_email_recipient, templates_for_ticket
+    from replies.services import pick_recipient, postal_address_lines, templates_for_ticket
     from replies.views import reply_channels
 
     user = request.user
     page = ticket_page(user=user, ticket=ticket)
     can_work = permissions.can(user, "work", ticket)
     channel = (reply or {}).get("channel") or ("letter" if ticket.channel == "letter" else "email")
-    email_to = reply_email_recipient(ticket=ticket) if can_work else ""
+    # The card's addresses and the thread are already here: no query for the recipient.
+    last_sender = next(
+        (
+            c.sender_address
+            for c in reversed(page.thread)
+            if c.direction == "in" and c.channel == "email" and c.sender_address
+        ),
+        "",
+    )
+    email_to = (
+        pick_recipient(emails=page.card.emails, last_sender=last_sender)
+        if can_work and page.card
+        else ""
+    )
     address = postal_address_lines(ticket.viewer) if can_work else []
     context = {
         "ticket": ticket,

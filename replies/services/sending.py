@@ -75,14 +75,22 @@ def _bracket(message_id: str) -> str:
     return f"<{_bare(message_id)}>"
 
 
-def reply_email_recipient(*, ticket: Ticket) -> str:
-    """Where an email reply goes: the address the viewer last wrote from, if it still works,
-    else their primary working address. '' when there is none."""
-    viewer = ticket.viewer
-    if viewer is None:
-        return ""
-    emails = list(ViewerEmail.objects.filter(viewer=viewer).order_by("-is_primary", "id"))
+def pick_recipient(*, emails: list[ViewerEmail], last_sender: str = "") -> str:
+    """Where an email reply goes, from the viewer's addresses (primary first) and the address
+    they last wrote from: that one if it still works, else the first working one; ''."""
     working = [e.email for e in emails if not e.is_failing]
+    if last_sender and last_sender.lower() in working:
+        return last_sender.lower()
+    return working[0] if working else ""
+
+
+def reply_email_recipient(*, ticket: Ticket) -> str:
+    """Where an email reply to this ticket goes (see `pick_recipient`). Two queries."""
+    if ticket.viewer_id is None:
+        return ""
+    emails = list(
+        ViewerEmail.objects.filter(viewer_id=ticket.viewer_id).order_by("-is_primary", "id")
+    )
     last_from = (
         Contact.objects.filter(ticket=ticket, direction=Direction.INBOUND, channel=Channel.EMAIL)
         .exclude(sender_address="")
@@ -90,9 +98,7 @@ def reply_email_recipient(*, ticket: Ticket) -> str:
         .values_list("sender_address", flat=True)
         .first()
     )
-    if last_from and last_from.lower() in working:
-        return last_from.lower()
-    return working[0] if working else ""
+    return pick_recipient(emails=emails, last_sender=last_from or "")
 
 
 def postal_address_lines(viewer: Viewer | None) -> list[str]:
