@@ -291,20 +291,31 @@ def _fuzzy_search(base: QuerySet[Viewer], folded: str, limit: int) -> list[Viewe
 
     The planner prices word similarity too cheaply and would scan the whole table (1.5 s at
     100,000 viewers) rather than use the trigram index (3 ms): both settings are local to
-    this short read-only transaction. 0.45 lets one swapped or missing letter through.
+    a short transaction, and put back after the query in case the caller's transaction goes
+    on. 0.45 lets one swapped or missing letter through.
     """
     from django.contrib.postgres.search import TrigramWordSimilarity
     from django.db import transaction
 
     with transaction.atomic(), connection.cursor() as cursor:
-        cursor.execute("SET LOCAL enable_seqscan = off")
-        cursor.execute("SET LOCAL pg_trgm.word_similarity_threshold = 0.45")
+        cursor.execute(
+            "SELECT current_setting('enable_seqscan'), "
+            "current_setting('pg_trgm.word_similarity_threshold'), "
+            "set_config('enable_seqscan', 'off', true), "
+            "set_config('pg_trgm.word_similarity_threshold', '0.45', true)"
+        )
+        seqscan, threshold, _off, _low = cursor.fetchone()
         rows = list(
             _with_addresses(
                 base.filter(search_text__trigram_word_similar=folded)
                 .annotate(rank=TrigramWordSimilarity(folded, "search_text"))
                 .order_by("-rank", "pk")
             )[: limit + 1]
+        )
+        cursor.execute(
+            "SELECT set_config('enable_seqscan', %s, true), "
+            "set_config('pg_trgm.word_similarity_threshold', %s, true)",
+            [seqscan, threshold],
         )
     if rows:
         return rows

@@ -9,6 +9,7 @@ from contacts.models import CallRecord, Contact, Ticket, Viewer, ViewerConsent, 
 from contacts.selectors import viewer_search
 from contacts.services import ViewerDetails, viewer_create, viewer_merge, viewer_merge_undo
 from tests.factories import TicketFactory, brand
+from tests.markers import requires_postgres
 
 from .helpers import workspace_ticket
 
@@ -230,3 +231,16 @@ def test_mailroom_reads_viewer_cards_but_outsiders_see_no_other_brands_tickets(
     html = client.get(reverse("contacts:viewer", args=[ticket.viewer.pk])).content.decode()
     assert ticket.reference not in html
     _ = brand
+
+
+@requires_postgres
+def test_misspelt_names_and_stems_are_found_on_postgresql(agent, people):
+    helene, francois = people
+    result = viewer_search(user=agent, query="lefevrre")
+    assert result.fuzzy and helene.pk in [v.pk for v in result.viewers]
+    # The planner settings of the fuzzy search do not leak into the caller's transaction.
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute("SHOW enable_seqscan")
+        assert cursor.fetchone()[0] == "on"
