@@ -97,7 +97,7 @@ def rising_table(
             Column("value", _("Topic") if dimension == "topic" else _("Programme")),
             Column("this_week", _("Last 7 days"), "int"),
             Column("usual", _("Usual week"), "float"),
-            Column("change", _("Change"), "pct"),
+            Column("change", _("Change vs usual"), "pct"),
             Column("score", _("Unusualness"), "float"),
         ],
         description=_(
@@ -250,8 +250,24 @@ def overview_page(*, scope: Scope) -> Page:
 
 def trends_page(*, scope: Scope) -> Page:
     page = Page(slug="trends", title=_("What viewers talk about"))
-    page.tables = [
-        rising_table(scope, "topic", limit=30, only_rising=False),
-        rising_table(scope, "programme", limit=30, only_rising=False),
-    ]
+    topics = rising_table(scope, "topic", limit=30, only_rising=False)
+    top = topics.rows[:10]
+    if top:
+        topics.chart = charts.bar_chart(
+            uid="trends-topics",
+            title=_("Last 7 days against the usual week"),
+            description=_(
+                "Grouped bars: the last 7 days and the usual week of the %(n)s topics ranked first."
+            )
+            % {"n": len(top)},
+            categories=[row[0].display for row in top],
+            series=[
+                (_("Last 7 days"), [row[1].value for row in top]),
+                (_("Usual week"), [row[2].value for row in top]),
+            ],
+            stacked=False,
+            fmt=fmt_int,
+            hrefs=[[row[1].href for row in top], ["" for _row in top]],
+        )
+    page.tables = [topics, rising_table(scope, "programme", limit=30, only_rising=False)]
     return page

@@ -35,7 +35,7 @@ EVENT_METRICS = {
 }
 SURVEY_METRICS = {"surveyed", "answered", "csat", "score", "low_score"}
 METRICS = {
-    "": gettext_lazy("Tickets opened"),
+    "": gettext_lazy("All tickets"),
     "resolved": gettext_lazy("Resolved"),
     "escalated": gettext_lazy("Escalated"),
     "sent_back": gettext_lazy("Sent back"),
