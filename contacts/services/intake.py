@@ -340,8 +340,11 @@ def viewer_find_or_create(*, sender: SenderIdentity) -> Viewer | None:
             _enrich(same[0], sender=sender, first=first, last=last, email="", phone=None)
             return same[0]
         viewer = _create_viewer(sender=sender, first=first, last=last, email=email, phone=phone)
-        for other in same:
-            _record_duplicate(viewer, other, f"same name and postcode: {last} {postcode}")
+        # A handful of namesakes is worth a look by staff; dozens (a common name in a city)
+        # say nothing and would only bury the real doubts.
+        if len(same) <= 3:
+            for other in same:
+                _record_duplicate(viewer, other, f"same name and postcode: {last} {postcode}")
         return viewer
 
     return _create_viewer(sender=sender, first=first, last=last, email=email, phone=phone)
