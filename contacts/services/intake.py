@@ -332,7 +332,7 @@ def viewer_find_or_create(*, sender: SenderIdentity) -> Viewer | None:
             _live(v)
             for v in Viewer.objects.filter(
                 last_name__iexact=last, postcode=postcode, merged_into__isnull=True
-            )[:20]
+            ).order_by("-id")[:20]
         ]
         if first:
             same = [v for v in same if fold(v.first_name) in ("", fold(first))]
@@ -340,11 +340,10 @@ def viewer_find_or_create(*, sender: SenderIdentity) -> Viewer | None:
             _enrich(same[0], sender=sender, first=first, last=last, email="", phone=None)
             return same[0]
         viewer = _create_viewer(sender=sender, first=first, last=last, email=email, phone=phone)
-        # A handful of namesakes is worth a look by staff; dozens (a common name in a city)
-        # say nothing and would only bury the real doubts.
-        if len(same) <= 3:
-            for other in same:
-                _record_duplicate(viewer, other, f"same name and postcode: {last} {postcode}")
+        # Staff review at most the three latest namesakes: a common name in a big city would
+        # otherwise add dozens of rows per message and bury the real doubts.
+        for other in same[:3]:
+            _record_duplicate(viewer, other, f"same name and postcode: {last} {postcode}")
         return viewer
 
     return _create_viewer(sender=sender, first=first, last=last, email=email, phone=phone)
