@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable
+from collections import OrderedDict
+from collections.abc import Callable, Iterable
 from typing import Any, TypeVar
 
 from django.conf import settings
@@ -32,6 +33,34 @@ def cached(key: str, load: Callable[[], T]) -> T:
     return value
 
 
+class RecentIds:
+    """The last ``size`` ticket ids this process triaged in batches: their own messages then
+    end without a query. A hint, not a record (a ticket never goes back to `new`; a miss only
+    costs the query it would have saved)."""
+
+    def __init__(self, size: int) -> None:
+        self.size = size
+        self.ids: OrderedDict[int, None] = OrderedDict()
+
+    def __contains__(self, ticket_id: int) -> bool:
+        return ticket_id in self.ids
+
+    def update(self, ticket_ids: Iterable[int]) -> None:
+        with _lock:
+            for ticket_id in ticket_ids:
+                self.ids[ticket_id] = None
+            while len(self.ids) > self.size:
+                self.ids.popitem(last=False)
+
+    def clear(self) -> None:
+        with _lock:
+            self.ids.clear()
+
+
+recently_triaged = RecentIds(20000)
+
+
 def clear() -> None:
     with _lock:
         _values.clear()
+    recently_triaged.clear()

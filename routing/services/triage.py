@@ -52,7 +52,10 @@ def ticket_triage(*, ticket_id: int, batch: int = 1) -> Ticket | None:
 
     Returns ticket ``ticket_id`` triaged, or None when there was nothing to do.
     """
-    # A cheap look first: most redelivered or batched-away messages end here.
+    # Cheap looks first: most redelivered or batched-away messages end here. A ticket this
+    # process triaged in a batch needs no query at all (it never goes back to `new`).
+    if ticket_id in config_cache.recently_triaged:
+        return None
     if not Ticket.objects.filter(pk=ticket_id, status=Status.NEW).exists():
         return None
     with transaction.atomic():
@@ -66,6 +69,8 @@ def ticket_triage(*, ticket_id: int, batch: int = 1) -> Ticket | None:
             .order_by("pk")
         )
         triaged = _apply(tickets)
+    if batch > 1:
+        config_cache.recently_triaged.update(t.pk for t in triaged)
     return next((t for t in triaged if t.pk == ticket_id), None)
 
 
