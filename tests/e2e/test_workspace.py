@@ -368,3 +368,24 @@ def test_viewer_search_and_page(new_page, live_server, srt):
     page.wait_for_url(re.compile(r"/viewers/\d+/$"))
     assert ticket.reference in page.content()
     shot(page, "workspace-21-viewer-page")
+
+
+def test_srt_edits_a_response_template_and_a_new_version_is_kept(new_page, live_server, srt):
+    from replies.models import ResponseTemplate
+
+    template = ResponseTemplate.objects.get(title="Réception TNT : premiers conseils")
+    page = new_page(srt)
+    page.goto(f"{live_server.url}/templates/")
+    page.fill("#tpl-list-q", "tnt")
+    page.press("#tpl-list-q", "Enter")
+    page.wait_for_load_state()
+    shot(page, "workspace-22-templates")
+    page.click(f"a[href$='/templates/{template.pk}/']")
+    page.wait_for_load_state()
+    page.fill("#id_body", page.input_value("#id_body") + "\n\nPS : pensez à vérifier l'antenne.")
+    shot(page, "workspace-23-template-edit")
+    page.click("form.form-grid button[type=submit]")
+    page.wait_for_url(re.compile(r"/templates/$"))
+    template.refresh_from_db()
+    assert template.version == 2 and template.updated_by == srt
+    assert list(template.versions.values_list("version", flat=True)) == [2, 1]
