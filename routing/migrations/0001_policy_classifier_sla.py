@@ -50,7 +50,7 @@ class Migration(migrations.Migration):
                 ),
                 (
                     "created_at",
-                    models.DateTimeField(default=django.utils.timezone.now, verbose_name="créé le"),
+                    models.DateTimeField(default=django.utils.timezone.now, verbose_name="created"),
                 ),
                 (
                     "dry_run_at",
@@ -112,8 +112,8 @@ class Migration(migrations.Migration):
                     ),
                 ),
                 ("code", models.SlugField(max_length=64, verbose_name="code")),
-                ("name", models.CharField(max_length=200, verbose_name="nom")),
-                ("order", models.IntegerField(default=100, verbose_name="ordre")),
+                ("name", models.CharField(max_length=200, verbose_name="name")),
+                ("order", models.IntegerField(default=100, verbose_name="order")),
                 ("enabled", models.BooleanField(default=True, verbose_name="enabled")),
                 (
                     "stop",
@@ -170,13 +170,13 @@ class Migration(migrations.Migration):
                     models.PositiveSmallIntegerField(
                         blank=True,
                         choices=[
-                            (1, "Niveau 1 — centre d'appels"),
-                            (2, "Niveau 2 — relations téléspectateurs"),
-                            (3, "Niveau 3 — médiation"),
+                            (1, "Level 1 — call centre"),
+                            (2, "Level 2 — viewer relations"),
+                            (3, "Level 3 — mediation"),
                         ],
                         help_text="Empty: any level.",
                         null=True,
-                        verbose_name="niveau",
+                        verbose_name="level",
                     ),
                 ),
                 (
@@ -184,14 +184,14 @@ class Migration(migrations.Migration):
                     models.CharField(
                         blank=True,
                         choices=[
-                            ("email", "Courriel"),
-                            ("web", "Formulaire web"),
-                            ("letter", "Courrier postal"),
-                            ("phone", "Téléphone"),
+                            ("email", "Email"),
+                            ("web", "Web form"),
+                            ("letter", "Letter"),
+                            ("phone", "Phone"),
                         ],
                         help_text="Empty: any channel.",
                         max_length=8,
-                        verbose_name="canal",
+                        verbose_name="channel",
                     ),
                 ),
                 (
