@@ -64,7 +64,10 @@ def test_stale_form_is_refused_with_the_new_state(srt):
     assert exc.value.ticket.status == Status.IN_PROGRESS
 
 
-def test_waiting_for_the_viewer_pauses_the_sla_clock(srt, time_machine):
+def test_waiting_for_the_viewer_pauses_the_sla_clock(srt, time_machine, settings):
+    # Without the business calendar (routing's hook, tested there), the pause shifts the due
+    # dates by the elapsed time.
+    settings.SLA_RESUME_HOOK = ""
     start = timezone.now()
     time_machine.move_to(start, tick=False)
     due = start + timezone.timedelta(days=5)
