@@ -25,6 +25,8 @@ def enqueue_on_commit(task: Any, *args: Any, **kwargs: Any) -> None:
     """Send `task` with these (JSON-able) arguments once the current transaction commits.
 
     Outside a transaction it is sent at once. With the embedded default (no broker), the task
-    runs in-process at that moment.
+    runs in-process at that moment. `robust`: a failure to enqueue (or of an in-process task)
+    is logged and does not undo or fail the request that committed: the periodic sweeps find
+    the work again from the database.
     """
-    transaction.on_commit(partial(task.delay, *args, **kwargs))
+    transaction.on_commit(partial(task.delay, *args, **kwargs), robust=True)

@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from django.conf import settings
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import F
 from django.utils import timezone
 from django.utils.module_loading import import_string
@@ -69,15 +69,25 @@ def format_reference(*, year: int, number: int) -> str:
 def ticket_reference_block(*, year: int, count: int) -> range:
     """Reserve `count` consecutive numbers for `year`; returns them as a range.
 
-    The counter row is locked for the length of the caller's transaction (or this one), so two
-    processes never get the same number. Bulk loaders reserve a block at once.
+    One `UPDATE … RETURNING` both locks the year's counter row until the caller's transaction
+    ends and reads the new value, so two processes never get the same number; the row is
+    created the first time a year is seen. Bulk loaders reserve a block at once.
     """
-    with transaction.atomic():
-        TicketReferenceCounter.objects.get_or_create(year=year)
-        counter = TicketReferenceCounter.objects.select_for_update().get(year=year)
-        first = counter.last + 1
-        TicketReferenceCounter.objects.filter(year=year).update(last=F("last") + count)
-    return range(first, first + count)
+    table = connection.ops.quote_name(TicketReferenceCounter._meta.db_table)
+    sql = f"UPDATE {table} SET last = last + %s WHERE year = %s RETURNING last"
+    with transaction.atomic(savepoint=False), connection.cursor() as cursor:
+        cursor.execute(sql, [count, year])
+        row = cursor.fetchone()
+        if row is None:
+            # First ticket of the year: create the row (a concurrent creator wins the race
+            # harmlessly, then both go through the locked update).
+            TicketReferenceCounter.objects.bulk_create(
+                [TicketReferenceCounter(year=year, last=0)], ignore_conflicts=True
+            )
+            cursor.execute(sql, [count, year])
+            row = cursor.fetchone()
+    last = row[0]
+    return range(last - count + 1, last + 1)
 
 
 def ticket_reference_next(*, year: int) -> str:
@@ -125,7 +135,7 @@ def enqueue_triage(*, ticket_id: int) -> None:
     enqueue_on_commit(import_string(task_path), ticket_id)
 
 
-@transaction.atomic
+@transaction.atomic(savepoint=False)
 def ticket_open(
     *,
     channel: str,
