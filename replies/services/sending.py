@@ -331,7 +331,8 @@ def reply_deliver(*, contact: Contact) -> None:
 
     The entry point for other apps that create reply contacts themselves (the mediation's
     answer to every viewer of a case): it also fills the email's threading headers from the
-    viewer's last message when the caller did not, and stores the Message-ID bare.
+    viewer's last message when the caller did not, stores the Message-ID bare, and keeps the
+    viewer's postal address on a letter that has none.
     """
     from frt_crm.celery import enqueue_on_commit
 
@@ -356,6 +357,11 @@ def reply_deliver(*, contact: Contact) -> None:
                 setattr(contact, key, value)
         enqueue_on_commit(tasks.send_email_reply, contact.pk)
     elif contact.channel == Channel.LETTER and contact.delivery_status == DeliveryStatus.TO_PRINT:
+        if not (contact.meta or {}).get("address"):
+            # The address as it is today, kept with the letter (the PDF and the batch list).
+            meta = {**(contact.meta or {}), "address": postal_address_lines(contact.viewer)}
+            Contact.objects.filter(pk=contact.pk).update(meta=meta)
+            contact.meta = meta
         enqueue_on_commit(tasks.render_letter, contact.pk)
 
 

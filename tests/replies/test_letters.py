@@ -150,3 +150,25 @@ def test_mediation_style_contacts_are_delivered_through_reply_deliver(
     assert contact.message_id == "abc.123@crm.example.fr"
     assert contact.in_reply_to  # threaded on the viewer's last message
     assert contact.delivery_status == DeliveryStatus.SENT and len(mail.outbox) == 1
+
+
+def test_a_letter_created_elsewhere_gets_the_address_and_its_pdf(
+    agent, django_capture_on_commit_callbacks
+):
+    from contacts.models import Contact
+
+    ticket = workspace_ticket()
+    contact = Contact.objects.create(
+        ticket=ticket,
+        viewer=ticket.viewer,
+        channel="letter",
+        direction="out",
+        subject="L'avis du médiateur",
+        body_text="Madame,\n\nAvis.",
+        delivery_status=DeliveryStatus.TO_PRINT,
+    )
+    with django_capture_on_commit_callbacks(execute=True):
+        services.reply_deliver(contact=contact)
+    contact.refresh_from_db()
+    assert contact.meta["address"][-1] == "29150 CHÂTEAULIN"
+    assert contact.meta["letter_attachment"]
