@@ -1,6 +1,9 @@
 import time
 
+from django.apps import apps
+from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError
+from django.db import connection
 
 from contacts import demo
 from contacts.models import Ticket
@@ -22,6 +25,11 @@ class Command(BaseCommand):
             "--if-empty", action="store_true", help="Do nothing if tickets already exist."
         )
         parser.add_argument("--no-users", action="store_true", help="Do not create demo users.")
+        parser.add_argument(
+            "--no-activity",
+            action="store_true",
+            help="Skip calls, surveys and dashboard rollups (bulk loads for benchmarks).",
+        )
 
     def handle(self, *args, **opts):
         for name in ("viewers", "tickets", "years", "batch"):
@@ -49,6 +57,7 @@ class Command(BaseCommand):
         )
         elapsed = time.monotonic() - started
         rate = report.tickets / elapsed if elapsed else 0
+        self._after_load(opts)
         self.stdout.write(
             self.style.SUCCESS(
                 f"Loaded {report.viewers} viewers, {report.tickets} tickets, "
@@ -57,6 +66,18 @@ class Command(BaseCommand):
         )
         if users:
             self._print_users(users)
+
+    def _after_load(self, opts):
+        # The activity behind the dashboards (calls, surveys, escalations) and their rollups
+        # belong to the reporting app; they are loaded by its own commands, named here rather
+        # than imported so that contacts does not depend on reporting.
+        if opts["tickets"] and not opts["no_activity"] and apps.is_installed("reporting"):
+            call_command("seed_activity", days=366 * opts["years"], seed=opts["seed"])
+            call_command("rebuild_rollups")
+        if connection.vendor == "postgresql":
+            # Fresh statistics, or the planner guesses badly on millions of new rows.
+            with connection.cursor() as cursor:
+                cursor.execute("ANALYZE")
 
     def _print_users(self, users):
         self.stdout.write("Demo logins (username / password):")
