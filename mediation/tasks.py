@@ -17,8 +17,6 @@ from django.template.loader import render_to_string
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
-from contacts.models import Contact, DeliveryStatus
-
 from .models import CommentRequest, CommentRequestStatus, CommentStatus, OpinionComment
 
 log = logging.getLogger(__name__)
@@ -79,33 +77,6 @@ def remind_comment_requests() -> int:
             enqueue_on_commit(send_comment_request, request_id, True)
             sent += 1
     return sent
-
-
-@shared_task(**_RETRY)
-def send_opinion_reply(contact_id: int) -> None:
-    """Send one viewer the answer drawn from the opinion (an outbound email contact).
-
-    Claims the contact (pending → sent) before sending so that a redelivered task sends
-    nothing; a failure puts it back to pending for the retry.
-    """
-    claimed = Contact.objects.filter(pk=contact_id, delivery_status=DeliveryStatus.PENDING).update(
-        delivery_status=DeliveryStatus.SENT
-    )
-    if not claimed:
-        return
-    contact = Contact.objects.get(pk=contact_id)
-    try:
-        _send(
-            subject=contact.subject,
-            body=contact.body_text,
-            to=contact.meta.get("to", ""),
-            message_id=contact.message_id,
-        )
-    except Exception as exc:
-        Contact.objects.filter(pk=contact_id).update(
-            delivery_status=DeliveryStatus.PENDING, delivery_error=str(exc)[:1000]
-        )
-        raise
 
 
 @shared_task(**_RETRY)

@@ -319,15 +319,12 @@ def _resolve(ticket: Ticket, by: User, opinion: Opinion) -> bool:
 
 
 def _deliver(contact: Contact) -> None:
-    """Send one reply. The swap point for the workspace's reply machinery (email through its
-    mail task, letters through the mailroom's print batch): today emails go through our own
-    task, letters wait in the print batch with delivery status `to_print`."""
-    if contact.channel == Channel.EMAIL:
-        from frt_crm.celery import enqueue_on_commit
+    """Send one reply through the workspace's reply machinery: emails through its mail task
+    (threading headers, retries, failures shown on the ticket), letters rendered to PDF for
+    the mailroom's print batch."""
+    from replies.services import reply_deliver
 
-        from ..tasks import send_opinion_reply
-
-        enqueue_on_commit(send_opinion_reply, contact.pk)
+    reply_deliver(contact=contact)
 
 
 def opinion_answer_viewers(*, opinion: Opinion, by: User, message: str = "") -> ReplySummary:

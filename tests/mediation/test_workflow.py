@@ -179,7 +179,7 @@ def test_from_escalation_to_published_opinion_and_bulk_answer(
     sent = {m.to[0]: m for m in mail.outbox}
     to_first = sent[first.viewer.emails.get().email]
     assert first.reference in to_first.subject
-    assert to_first.extra_headers["Message-ID"] == by_ticket[first.pk].message_id
+    assert to_first.extra_headers["Message-ID"].strip("<>") == by_ticket[first.pk].message_id
     assert "Merci de nous avoir écrit." in to_first.body
     assert re.search(rf"/mediateur/france2/{opinion.pk}-", to_first.body)
     for ticket in burst:
