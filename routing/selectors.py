@@ -236,7 +236,8 @@ def queue_list(
 
     Counts per filter value follow the usual faceted-search rule: each filter's counts apply
     every *other* selected filter, so the numbers say what choosing a value would give.
-    Three queries: the grouped counts, the programmes' counts, the page.
+    Three queries: the grouped counts, the programmes' counts, the page (keyset in a
+    subquery).
     """
     f = QueueFilters.of(filters)
     sort = f.sort if f.sort in SORTS else "due"
@@ -276,12 +277,28 @@ def queue_list(
         for r in programme_rows
     ]
 
-    # 3. The page itself.
+    # 3. The page itself: the keyset picks ids on the ticket table alone (a narrow sort, or
+    # an ordered index scan), then only those rows are joined to what the page shows.
     order, after_q = _order_and_after(sort, after)
-    page = list(
+    ids = (
         base.filter(_facet_q(f, user=user))
         .filter(after_q)
+        .order_by(*order)
+        .values("pk")[: limit + 1]
+    )
+    page = list(
+        Ticket.objects.filter(pk__in=ids)
         .select_related("brand", "programme", "viewer", "team", "assignee")
+        # What a queue row does not show: the stored decision, long texts.
+        .defer(
+            "triage_decision",
+            "triage_explanation",
+            "viewer__search_text",
+            "brand__letterhead",
+            "brand__legal_mentions",
+            "assignee__signature",
+            "assignee__password",
+        )
         .order_by(*order)[: limit + 1]
     )
     next_cursor = _cursor_for(page[limit - 1], sort) if len(page) > limit else None
@@ -321,23 +338,22 @@ def _facets(
         "assignee": "assignee_class",
     }
 
-    def matches(row: dict[str, Any], skip: str | None) -> bool:
-        for name, wanted in selected.items():
-            if name != skip and wanted not in ("", None) and row[key_of[name]] != wanted:
-                return False
-        return True
-
+    active = [(name, key_of[name], wanted) for name, wanted in selected.items() if wanted]
     counts: dict[str, Counter] = defaultdict(Counter)
     brand_names: dict[Any, str] = {}
     total = 0
     for row in rows:
         n = row["n"]
-        if matches(row, None):
-            total += n
         brand_names[row["brand_id"]] = row["brand__name"] or ""
-        for name in FACETS:
-            if matches(row, name):
+        # A row counts for a facet when it passes every *other* selected filter: with no
+        # failed filter it counts everywhere, with one only in that filter's own facet.
+        failed = [name for name, key, wanted in active if row[key] != wanted]
+        if not failed:
+            total += n
+            for name in FACETS:
                 counts[name][row[key_of[name]]] += n
+        elif len(failed) == 1:
+            counts[failed[0]][row[key_of[failed[0]]]] += n
 
     labels: dict[str, dict[Any, str]] = {
         "status": dict(Status.choices),

@@ -171,3 +171,17 @@ def test_bad_filter_values_are_ignored(client, agent, n1):
     client.force_login(agent)
     response = client.get(reverse("routing:queue"), {"priority": "bogus", "brand": "x"})
     assert response.status_code == 200
+
+
+def test_each_filters_counts_apply_the_other_filters(agent, n1):
+    queued_ticket("n1-call-centre", channel="email", priority=Priority.HIGH)
+    queued_ticket("n1-call-centre", channel="email", priority=Priority.NORMAL)
+    queued_ticket("n1-call-centre", channel="letter", priority=Priority.HIGH)
+    queued_ticket("n1-call-centre", channel="letter", priority=Priority.NORMAL)
+    queued_ticket("n1-call-centre", channel="phone", priority=Priority.NORMAL)
+    page = queue_list(user=agent, team=n1, filters={"channel": "email", "priority": "high"})
+    counts = {name: {f.value: f.count for f in values} for name, values in page.facets.items()}
+    assert page.total == 1
+    assert counts["channel"] == {"email": 1, "letter": 1}  # among high-priority tickets
+    assert counts["priority"] == {"high": 1, "normal": 1}  # among email tickets
+    assert counts["status"] == {"triaged": 1}  # both filters apply
