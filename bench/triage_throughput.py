@@ -87,7 +87,7 @@ def start_worker(concurrency: int) -> subprocess.Popen:
             "--prefetch-multiplier",
             os.environ.get("BENCH_PREFETCH", "16"),
             "--pool",
-            "prefork",
+            os.environ.get("BENCH_POOL", "prefork"),
             "--loglevel",
             os.environ.get("BENCH_WORKER_LOGLEVEL", "WARNING"),
             "--without-gossip",

@@ -47,7 +47,8 @@ def ticket_triage(*, ticket_id: int, batch: int = 1) -> Ticket | None:
     to ``batch`` - 1 other tickets waiting in `new`, oldest first, skipping rows another
     worker holds (SELECT … FOR UPDATE SKIP LOCKED on PostgreSQL): during a burst, tickets are
     triaged by the dozen, with one read of the facts and one commit, and their own messages
-    then find nothing to do.
+    then find nothing to do. A message whose ticket another worker is triaging at that moment
+    takes the next waiting batch instead, so that every worker process keeps busy.
 
     Returns ticket ``ticket_id`` triaged, or None when there was nothing to do.
     """
@@ -74,23 +75,26 @@ def ticket_triage(*, ticket_id: int, batch: int = 1) -> Ticket | None:
 
 
 def _claim(*, ticket_id: int, batch: int) -> list[int]:
-    """Lock ticket ``ticket_id`` if still new (and not held by another worker), then up to
-    ``batch`` - 1 other new tickets. SQLite has no row locks: its transactions take the
-    database's write lock from their start, so they run one at a time anyway."""
+    """Lock ticket ``ticket_id`` if still new, then other new tickets up to ``batch`` in all.
+
+    When another worker holds ticket ``ticket_id`` (it is in that worker's batch), take up to
+    ``batch`` other waiting tickets instead. SQLite has no row locks: its transactions take
+    the database's write lock from their start, so they run one at a time anyway.
+    """
     locking = connection.features.has_select_for_update_skip_locked
     new = Ticket.objects.filter(status=Status.NEW)
     own = new.filter(pk=ticket_id)
     if locking:
         own = own.select_for_update(skip_locked=True)
-    if not own.values_list("pk", flat=True):
+    claimed = list(own.values_list("pk", flat=True))
+    if not claimed and not (locking and batch > 1):
         return []
-    claimed = [ticket_id]
     if batch > 1:
         # The partial index on `new` tickets by creation date serves this query.
         others = new.exclude(pk=ticket_id).order_by("created_at", "id")
         if locking:
             others = others.select_for_update(skip_locked=True)
-        claimed += list(others.values_list("pk", flat=True)[: batch - 1])
+        claimed += list(others.values_list("pk", flat=True)[: batch - len(claimed)])
     return claimed
 
 
