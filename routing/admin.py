@@ -12,6 +12,7 @@ from __future__ import annotations
 from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.db.models import Count
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
@@ -233,9 +234,12 @@ class PolicyVersionAdmin(PolicyModelAdmin):
     ]
     actions = ["copy_as_draft"]
 
-    @admin.display(description=_("rules"))
+    def get_queryset(self, request):
+        return super().get_queryset(request).annotate(rules_count=Count("rules"))
+
+    @admin.display(description=_("rules"), ordering="rules_count")
     def rule_count(self, obj: PolicyVersion) -> int:
-        return obj.rules.count()
+        return obj.rules_count
 
     @admin.display(description=_("dry run"))
     def dry_run_link(self, obj: PolicyVersion) -> str:
