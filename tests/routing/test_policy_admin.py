@@ -181,3 +181,13 @@ def test_editing_a_draft_voids_its_dry_run(client, manager, draft):
     draft.refresh_from_db()
     assert draft.note == "moins de niveau 2"
     assert draft.dry_run_at is None
+
+
+@pytest.mark.parametrize("model", ["policyversion", "slapolicy", "triageclassifier"])
+def test_the_configuration_pages_open_for_managers(client, manager, model):
+    client.force_login(manager)
+    assert client.get(reverse(f"admin:routing_{model}_changelist")).status_code == 200
+    live = _live()
+    assert (
+        client.get(reverse("admin:routing_policyversion_change", args=[live.pk])).status_code == 200
+    )
