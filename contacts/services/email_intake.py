@@ -18,12 +18,14 @@ from datetime import timedelta
 
 from django.conf import settings
 from django.db import transaction
+from django.db.models import Count
 from django.utils import timezone
 
 from accounts.models import User
 
 from ..channels.email import EmailParseError, ParsedEmail, parse_email
 from ..models import (
+    Attachment,
     Brand,
     Channel,
     Contact,
@@ -42,6 +44,8 @@ from .intake import (
     IncomingAttachment,
     SenderIdentity,
     contact_intake,
+    contact_intake_many,
+    intake_keys,
     message_id_normalise,
 )
 from .quarantine import quarantine_put
@@ -196,13 +200,44 @@ def _sender(parsed: ParsedEmail) -> tuple[SenderIdentity, dict]:
     return SenderIdentity(email=email, name=name), meta
 
 
+def _flood_limit() -> int:
+    return getattr(settings, "INTAKE_FLOOD_PER_HOUR", 30)
+
+
 def _flooding(address: str) -> int:
-    limit = getattr(settings, "INTAKE_FLOOD_PER_HOUR", 30)
+    limit = _flood_limit()
     if not address or limit <= 0:
         return 0
     since = timezone.now() - timedelta(hours=1)
     count = Contact.objects.filter(sender_address=address, created_at__gte=since).count()
     return count if count >= limit else 0
+
+
+def _flood_counts(addresses: list[str]) -> dict[str, int]:
+    """Messages received within the hour from each of these addresses (one query)."""
+    addresses = [a for a in addresses if a]
+    if not addresses or _flood_limit() <= 0:
+        return {}
+    since = timezone.now() - timedelta(hours=1)
+    rows = (
+        Contact.objects.filter(sender_address__in=addresses, created_at__gte=since)
+        .values("sender_address")
+        .annotate(n=Count("id"))
+        .values_list("sender_address", "n")
+    )
+    return dict(rows)
+
+
+def _attachment_counts(contacts: list[Contact]) -> dict[int, int]:
+    if not contacts:
+        return {}
+    rows = (
+        Attachment.objects.filter(contact__in=contacts)
+        .values("contact_id")
+        .annotate(n=Count("id"))
+        .values_list("contact_id", "n")
+    )
+    return {c.pk: 0 for c in contacts} | dict(rows)
 
 
 def _handle_bounce(
@@ -301,16 +336,19 @@ def _message(parsed: ParsedEmail, raw: bytes, brand: Brand | None) -> InboundMes
     )
 
 
-def _from_result(result, parsed: ParsedEmail, reason: str = "") -> EmailOutcome:
+def _from_result(
+    result, parsed: ParsedEmail, reason: str = "", attachments: int | None = None
+) -> EmailOutcome:
     contact = result.contact
+    if attachments is None:
+        duplicate = contact and result.status == DUPLICATE
+        attachments = contact.attachments.count() if duplicate else len(parsed.attachments)
     return _outcome(
         result.status,
         parsed,
         ticket=result.ticket.reference if result.ticket else None,
         contact=contact.pk if contact else None,
-        attachments=contact.attachments.count()
-        if contact and result.status == DUPLICATE
-        else len(parsed.attachments),
+        attachments=attachments,
         reason=reason or result.reason,
         viewer_email=normalise_email(contact.sender_address) if contact else "",
     )
@@ -331,6 +369,93 @@ def email_ingest(
     retry from the quarantine: floods and automatic-mail refusals no longer hold it.
     Returns the outcome whose status is created, threaded, duplicate or rejected.
     """
+    parsed = _parse(raw, source=source, source_detail=source_detail, brand=brand)
+    if isinstance(parsed, EmailOutcome):
+        return parsed
+    return _take_in(
+        parsed,
+        raw,
+        source=source,
+        source_detail=source_detail,
+        brand=_brand_for(parsed, brand),
+        lift_holds=lift_holds,
+    )
+
+
+def email_ingest_many(
+    *, items: list[tuple[bytes, str]], source: str = "email", brand: Brand | None = None
+) -> list[EmailOutcome]:
+    """Take several raw messages in: `items` are (raw bytes, source detail); returns their
+    outcomes in the same order, those `email_ingest` gives for each in turn.
+
+    Call inside a transaction (the batch's). The plain new messages of the batch, each from an
+    address and in a thread no other message of the batch shares, are checked for floods with
+    one query and written together (`contact_intake_many`); the others (automatic mail,
+    bounces, messages that share a sender or a thread) go through `email_ingest`'s path one by
+    one, in order, first.
+    """
+    parsed_items: dict[int, tuple[ParsedEmail, Brand | None, InboundMessage | None]] = {}
+    outcomes: list[EmailOutcome | None] = [None] * len(items)
+    for i, (raw, detail) in enumerate(items):
+        parsed = _parse(raw, source=source, source_detail=detail, brand=brand)
+        if isinstance(parsed, EmailOutcome):
+            outcomes[i] = parsed
+            continue
+        found = _brand_for(parsed, brand)
+        message = _message(parsed, raw, found)
+        plain = not (parsed.is_loop or parsed.is_bounce or parsed.is_auto_reply)
+        parsed_items[i] = (parsed, found, message if plain and message.sender.email else None)
+
+    keys = {
+        i: intake_keys(item[2] or _message(item[0], items[i][0], item[1]))
+        for i, item in parsed_items.items()
+    }
+    seen: dict[str, int] = {}
+    for message_keys in keys.values():
+        for key in message_keys:
+            seen[key] = seen.get(key, 0) + 1
+    together = [
+        i
+        for i, (_, _, message) in parsed_items.items()
+        if message is not None and all(seen[k] == 1 for k in keys[i])
+    ]
+    alone = set(together)
+    for i, (parsed, found, _) in parsed_items.items():
+        if i not in alone:
+            raw, detail = items[i]
+            outcomes[i] = _take_in(
+                parsed, raw, source=source, source_detail=detail, brand=found, lift_holds=False
+            )
+
+    counts = _flood_counts([normalise_email(parsed_items[i][2].sender.email) for i in together])
+    batch = []
+    for i in together:
+        parsed, found, message = parsed_items[i]
+        address = normalise_email(message.sender.email)
+        if counts.get(address, 0) >= _flood_limit() > 0:
+            raw, detail = items[i]
+            outcomes[i] = _quarantine_flood(
+                raw, parsed, count=counts[address], source=source, detail=detail, brand=found
+            )
+        else:
+            batch.append(i)
+    results = contact_intake_many(messages=[parsed_items[i][2] for i in batch])
+    attachments = _attachment_counts([r.contact for r in results if r.status == DUPLICATE])
+    for i, result in zip(batch, results, strict=True):
+        parsed = parsed_items[i][0]
+        outcomes[i] = _from_result(
+            result,
+            parsed,
+            reason="ticket reopened" if result.reopened else "",
+            attachments=attachments.get(result.contact.pk) if result.status == DUPLICATE else None,
+        )
+    return outcomes  # type: ignore[return-value]
+
+
+def _parse(
+    raw: bytes, *, source: str, source_detail: str, brand: Brand | None
+) -> ParsedEmail | EmailOutcome:
+    """The parsed message, or the outcome of its quarantine (too large, unreadable)."""
     if len(raw) > _max_bytes():
         return _quarantine(
             raw=raw,
@@ -341,7 +466,7 @@ def email_ingest(
             brand=brand,
         )
     try:
-        parsed = parse_email(
+        return parse_email(
             raw,
             own_addresses=_own_addresses(),
             max_bytes=_max_bytes(),
@@ -359,7 +484,18 @@ def email_ingest(
             reason=f"cannot be read as an email: {exc.reason}",
             brand=brand,
         )
-    brand = _brand_for(parsed, brand)
+
+
+def _take_in(
+    parsed: ParsedEmail,
+    raw: bytes,
+    *,
+    source: str,
+    source_detail: str,
+    brand: Brand | None,
+    lift_holds: bool,
+) -> EmailOutcome:
+    """Everything after parsing, for one message."""
 
     if not lift_holds:
         if parsed.is_loop:
@@ -408,18 +544,27 @@ def email_ingest(
     if not lift_holds:
         count = _flooding(normalise_email(sender.email))
         if count:
-            return _quarantine(
-                raw=raw,
-                source=source,
-                source_detail=source_detail,
-                code="flood",
-                reason=f"flood: {count} messages from {sender.email} within the hour",
-                brand=brand,
-                parsed=parsed,
+            return _quarantine_flood(
+                raw, parsed, count=count, source=source, detail=source_detail, brand=brand
             )
     result = contact_intake(message=_message(parsed, raw, brand))
     reason = "ticket reopened" if result.reopened else ""
     return _from_result(result, parsed, reason=reason)
+
+
+def _quarantine_flood(
+    raw: bytes, parsed: ParsedEmail, *, count: int, source: str, detail: str, brand: Brand | None
+) -> EmailOutcome:
+    sender, _ = _sender(parsed)
+    return _quarantine(
+        raw=raw,
+        source=source,
+        source_detail=detail,
+        code="flood",
+        reason=f"flood: {count} messages from {sender.email} within the hour",
+        brand=brand,
+        parsed=parsed,
+    )
 
 
 def email_retry(*, item: QuarantineItem, data: bytes, by: User):

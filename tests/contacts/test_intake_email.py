@@ -309,18 +309,28 @@ def test_a_database_error_in_a_batch_loses_nothing(intake_env):
 
     from contacts.management.commands import ingest_email as command
 
-    real = command.email_ingest
-    calls = {"n": 0}
+    real_many, real_one = command.email_ingest_many, command.email_ingest
+    calls = {"one": 0}
+
+    def broken_batch(**kwargs):
+        real_many(**kwargs)  # the batch's rows are written, then the connection fails
+        raise DatabaseError("connection reset")
 
     def flaky(**kwargs):
-        calls["n"] += 1
-        if calls["n"] == 2:  # the second message of the batch meets a database error
+        calls["one"] += 1
+        if calls["one"] == 2:  # taken one by one, the second message fails again
             raise DatabaseError("connection reset")
-        return real(**kwargs)
+        return real_one(**kwargs)
 
     files = [str(EMAILS / n) for n in ("plain_utf8.eml", "latin1_qp.eml", "html_only.eml")]
-    with mock.patch.object(command, "email_ingest", side_effect=flaky):
+    with (
+        mock.patch.object(command, "email_ingest_many", side_effect=broken_batch),
+        mock.patch.object(command, "email_ingest", side_effect=flaky),
+    ):
         lines = run(*files)
 
-    assert [line["status"] for line in lines] == ["created"] * 3
-    assert Contact.objects.count() == 3
+    assert [line["status"] for line in lines] == ["created", "rejected", "created"]
+    assert "internal error" in lines[1]["reason"]
+    assert Contact.objects.count() == 2  # nothing of the broken batch was kept twice
+    kept = QuarantineItem.objects.get(reason_code="internal_error")
+    assert kept.raw_file.read() == eml("latin1_qp.eml")

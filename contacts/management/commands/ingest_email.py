@@ -16,14 +16,17 @@ import sys
 
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
-from django.db import DatabaseError, transaction
+from django.db import transaction
 
 from contacts.models import Brand
-from contacts.services.email_intake import EmailOutcome, email_ingest
+from contacts.services.email_intake import EmailOutcome, email_ingest, email_ingest_many
 from contacts.services.intake import REJECTED
 from contacts.services.quarantine import quarantine_put
 
 logger = logging.getLogger(__name__)
+
+# Raw bytes a batch holds at most (its messages are parsed before being written together).
+BATCH_BYTES = 32 * 1024 * 1024
 
 
 class _BatchBroken(Exception):
@@ -53,19 +56,22 @@ class Command(BaseCommand):
         files = options["files"]
         size = max(1, options["batch_size"])
         failures = 0
-        for start in range(0, len(files), size):
-            chunk = files[start : start + size]
-            # One commit per batch, a savepoint per message: the WAL flush of a commit costs
-            # more than the rest of a small message's intake. A message that fails rolls back
-            # its own savepoint only; lines are printed once their batch is committed.
+        for chunk in self._chunks(files, size):
+            # One commit per batch: the WAL flush of a commit costs more than the rest of a
+            # small message's intake, and the batch's plain new messages are written together
+            # (email_ingest_many). Lines are printed once their batch is committed.
             try:
                 with transaction.atomic():
-                    results = [(name, self._one(name, brand)) for name in chunk]
+                    results = self._batch(chunk, brand)
                     if transaction.get_rollback():
                         raise _BatchBroken
-            except (DatabaseError, _BatchBroken):
+            except Exception:
+                # A database error, or a bug: nothing of the batch was committed (raw files
+                # stay stored). Each message again on its own, a failure costing that one only.
                 logger.exception("ingest_email: batch failed, taking its messages one by one")
-                results = [(name, self._one(name, brand, in_batch=False)) for name in chunk]
+                results = [
+                    (name, self._one(name, raw, problem, brand)) for name, raw, problem in chunk
+                ]
             for name, outcome in results:
                 if outcome is None:
                     failures += 1
@@ -73,6 +79,33 @@ class Command(BaseCommand):
                 self._print(name, outcome, as_json=options["json"])
         if failures:
             sys.exit(1)
+
+    def _chunks(self, files: list[str], size: int):
+        """Batches of (name, raw bytes or None, problem): at most `size` messages, and no more
+        than BATCH_BYTES of them, since a batch's messages are held in memory together."""
+        chunk, held = [], 0
+        for name in files:
+            raw, problem = self._read(name)
+            chunk.append((name, raw, problem))
+            held += len(raw or b"")
+            if len(chunk) >= size or held >= BATCH_BYTES:
+                yield chunk
+                chunk, held = [], 0
+        if chunk:
+            yield chunk
+
+    def _batch(self, chunk, brand) -> list[tuple[str, EmailOutcome]]:
+        readable = [(raw, name) for name, raw, _ in chunk if raw is not None]
+        outcomes = iter(email_ingest_many(items=readable, source="email", brand=brand))
+        return [
+            (
+                name,
+                next(outcomes)
+                if raw is not None
+                else EmailOutcome(status=REJECTED, reason=problem),
+            )
+            for name, raw, problem in chunk
+        ]
 
     def _read(self, name: str) -> tuple[bytes | None, str]:
         limit = getattr(settings, "INTAKE_MAX_EMAIL_BYTES", settings.MAX_UPLOAD_BYTES)
@@ -100,18 +133,11 @@ class Command(BaseCommand):
         except OSError as exc:
             return None, f"cannot read the file: {exc.strerror or exc}"
 
-    def _one(self, name: str, brand, *, in_batch: bool = True) -> EmailOutcome | None:
-        raw, problem = self._read(name)
+    def _one(self, name: str, raw: bytes | None, problem: str, brand) -> EmailOutcome | None:
         if raw is None:
             return EmailOutcome(status=REJECTED, reason=problem)
         try:
-            # The intake's own writes run in savepoints: a bad message leaves the batch's
-            # transaction usable. A database error may not: the batch is taken again one by one.
             return email_ingest(raw=raw, source="email", source_detail=name, brand=brand)
-        except DatabaseError as exc:
-            if in_batch:
-                raise
-            return self._keep(name, raw, exc)
         except Exception as exc:
             return self._keep(name, raw, exc)
 
