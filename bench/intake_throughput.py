@@ -4,10 +4,15 @@ bare Django + DRF view that inserts one row, measured in the same run.
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/crm_intake_bench \\
         .venv/bin/python bench/intake_throughput.py [--n 1000]
 
-The database is migrated, then emptied of earlier bench rows. With a Redis on loopback, the
-Celery broker and cache are its database 3 (triage is enqueued, as in production, and the
-queue is purged afterwards); without it, triage is left out. Prints contacts/s and p50/p95
-latency of each path.
+The database is migrated (earlier bench rows stay: the look-ups run against a growing
+database). With a Redis on loopback, the Celery broker and cache are its database
+BENCH_REDIS_DB (default 3; CELERY_BROKER_URL/REDIS_URL, if set, win): triage is enqueued as in
+production, and the queues are purged afterwards; without it, triage is left out.
+
+Prints, for each path, contacts/s, p50/p95 latency, SQL statements and this process's CPU time
+per contact. `ingest_email` commits in batches of 50: its latency is that of a batch (a message
+is stored once its batch commits). It runs twice: new senders only (the fast path: messages
+written together), then a mix of known senders and replies (threaded one by one).
 """
 
 from __future__ import annotations
@@ -42,8 +47,9 @@ def _redis_up() -> bool:
 
 REDIS = _redis_up() and not os.environ.get("BENCH_NO_REDIS")
 if REDIS:
-    os.environ.setdefault("CELERY_BROKER_URL", "redis://127.0.0.1:6379/3")
-    os.environ.setdefault("REDIS_URL", "redis://127.0.0.1:6379/3")
+    _db = os.environ.get("BENCH_REDIS_DB", "3")
+    os.environ.setdefault("CELERY_BROKER_URL", f"redis://127.0.0.1:6379/{_db}")
+    os.environ.setdefault("REDIS_URL", f"redis://127.0.0.1:6379/{_db}")
 os.environ.setdefault("MEDIA_ROOT", tempfile.mkdtemp(prefix="bench-media-"))
 os.environ.setdefault("LOG_LEVEL", "WARNING")
 
@@ -105,22 +111,39 @@ urlpatterns = [path("bench/bare/", BareView.as_view()), path("", include("frt_cr
 # --- inputs ------------------------------------------------------------------------------------
 
 
-def make_email(i: int, run: str) -> bytes:
+def make_email(i: int, run: str, *, sender: str = "", in_reply_to: str = "") -> bytes:
     first, last = random.choice(FIRST), random.choice(LAST)
     subject, text = random.choice(TOPICS)
     body = (
         f"Bonjour,\n\nJe vous écris car {text}.\nPouvez-vous me répondre ?\n\n"
         f"Cordialement,\n{first} {last}\n"
     ) * 3
+    reply = f"In-Reply-To: <{in_reply_to}>\r\n" if in_reply_to else ""
     return (
-        f"From: {first} {last} <{run}.{i}@example.fr>\r\n"
+        f"From: {first} {last} <{sender or f'{run}.{i}@example.fr'}>\r\n"
         f"To: {settings.DEFAULT_FROM_EMAIL}\r\n"
-        f"Subject: {subject} ({i})\r\n"
-        f"Message-ID: <bench-{run}-{i}@example.fr>\r\n"
+        f"Subject: {'Re: ' if reply else ''}{subject} ({i})\r\n"
+        f"Message-ID: <bench-{run}-{i}@example.fr>\r\n{reply}"
         f"Date: Mon, 02 Mar 2026 10:00:00 +0100\r\n"
         f"MIME-Version: 1.0\r\nContent-Type: text/plain; charset=utf-8\r\n"
         f"Content-Transfer-Encoding: 8bit\r\n\r\n{body}"
     ).encode()
+
+
+def make_mixed_email(i: int, run: str, earlier: str, n: int) -> bytes:
+    """Half new senders, a quarter known senders with a new subject, a quarter replies to an
+    earlier message (run `earlier` of n messages)."""
+    other = random.randrange(n)
+    if i % 4 == 1:
+        return make_email(i, run, sender=f"{earlier}.{other}@example.fr")
+    if i % 4 == 3:
+        return make_email(
+            i,
+            run,
+            sender=f"{earlier}.{other}@example.fr",
+            in_reply_to=f"bench-{earlier}-{other}@example.fr",
+        )
+    return make_email(i, run)
 
 
 def make_payload(i: int, run: str) -> dict:
@@ -183,31 +206,33 @@ def summary(name: str, latencies: list[float], wall: float, n: int, counter=None
 # --- runs --------------------------------------------------------------------------------------
 
 
-def bench_ingest_in_process(files: list[str]) -> dict:
+def bench_ingest_in_process(files: list[str], name: str, expect: dict[str, int]) -> dict:
+    from django.db import transaction
+
     from contacts.management.commands import ingest_email as command
 
-    real = command.email_ingest
+    real = command.email_ingest_many
     latencies = []
 
     def timed(**kwargs):
+        # From the batch's start to its commit: when its messages are stored.
         t = time.perf_counter()
-        try:
-            return real(**kwargs)
-        finally:
-            latencies.append(time.perf_counter() - t)
+        transaction.on_commit(lambda: latencies.append(time.perf_counter() - t))
+        return real(**kwargs)
 
-    command.email_ingest = timed
+    command.email_ingest_many = timed
     out = io.StringIO()
     t = time.perf_counter()
     try:
         with _Counter() as counter:
             call_command("ingest_email", "--json", *files, stdout=out)
     finally:
-        command.email_ingest = real
+        command.email_ingest_many = real
     wall = time.perf_counter() - t
-    created = out.getvalue().count('"status": "created"')
-    assert created == len(files), f"only {created} of {len(files)} created"
-    return summary("ingest_email (in-process)", latencies, wall, len(files), counter)
+    for status, count in expect.items():
+        found = out.getvalue().count(f'"status": "{status}"')
+        assert found == count, f"{name}: {found} {status}, expected {count}"
+    return summary(name, latencies, wall, len(files), counter)
 
 
 def bench_ingest_subprocess(files: list[str]) -> dict:
@@ -271,21 +296,30 @@ def main() -> None:
     run = f"{int(time.time())}"
     print(
         f"PostgreSQL {connection.pg_version // 10000}, n={args.n}, "
-        f"triage {'enqueued on Redis db 3' if REDIS else 'left out (no broker)'}\n"
+        f"triage {'enqueued on ' + settings.CELERY_BROKER_URL if REDIS else 'left out'}\n"
     )
 
     with tempfile.TemporaryDirectory(prefix="bench-mail-") as tmp:
-        files, files2 = [], []
+        files, files2, mixed = [], [], []
         for i in range(args.n):
-            for bucket, prefix in ((files, "a"), (files2, "b")):
+            for bucket, prefix in ((files, "a"), (files2, "b"), (mixed, "c")):
                 p = Path(tmp) / f"{prefix}{i}.eml"
-                p.write_bytes(make_email(i, f"{run}{prefix}"))
+                if prefix == "c":
+                    p.write_bytes(make_mixed_email(i, f"{run}c", f"{run}a", args.n))
+                else:
+                    p.write_bytes(make_email(i, f"{run}{prefix}"))
                 bucket.append(str(p))
         # Warm-up: imports, connection pool, caches.
         warm = Path(tmp) / "warm.eml"
         warm.write_bytes(make_email(0, f"{run}w"))
         call_command("ingest_email", str(warm), stdout=io.StringIO())
-        bench_ingest_in_process(files)
+        bench_ingest_in_process(files, "ingest_email, new senders", {"created": len(files)})
+        replies = len(range(3, args.n, 4))
+        bench_ingest_in_process(
+            mixed,
+            "ingest_email, mixed (¼ replies)",
+            {"created": args.n - replies, "threaded": replies},
+        )
         bench_ingest_subprocess(files2)
 
     bench_http(
