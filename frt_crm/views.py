@@ -35,7 +35,7 @@ def _check_broker() -> dict:
 
     started = time.monotonic()
     try:
-        with app.connection_for_write() as conn:
+        with app.connection_for_write(settings.CELERY_BROKER_URL) as conn:
             conn.ensure_connection(max_retries=1, timeout=2)
     except Exception as exc:  # unreachable broker: report it
         return {"ok": False, "mode": "broker", "error": exc.__class__.__name__}

@@ -11,6 +11,39 @@ from accounts.models import Role
 from tests.factories import UserFactory
 
 
+def pytest_collection_modifyitems(items):
+    """Every transactional test (live server, real worker) restores the database as the
+    migrations left it. The reference data that data migrations load (brands, teams, the
+    triage policy) must survive the flush at the end of such a test, and content types must
+    keep their ids, or the next transactional test finds the database half-empty (PostgreSQL
+    does not reset sequences on flush)."""
+    for item in items:
+        marker = item.get_closest_marker("django_db")
+        transactional = (
+            "live_server" in item.fixturenames
+            or "transactional_db" in item.fixturenames
+            or (marker is not None and marker.kwargs.get("transaction"))
+        )
+        if transactional and not (marker is not None and marker.kwargs.get("serialized_rollback")):
+            item.add_marker(
+                pytest.mark.django_db(transaction=True, serialized_rollback=True), append=False
+            )
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _close_connection_pools_before_dropping_the_test_database(django_db_setup, django_db_blocker):
+    # Torn down before django_db_setup: a pooled connection (live server thread) left open
+    # would stop PostgreSQL from dropping the test database.
+    yield
+    from django.db import connections
+
+    with django_db_blocker.unblock():
+        for conn in connections.all():
+            if getattr(conn, "pool", None) is not None:
+                conn.close()
+                conn.close_pool()
+
+
 @pytest.fixture(autouse=True)
 def _celery_in_process_unless_worker_test(request):
     """Tasks run in-process in tests, even when a broker is configured, so that a test sees
