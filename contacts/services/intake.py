@@ -16,14 +16,13 @@ import hashlib
 import logging
 import os
 import tempfile
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from django.core.files.base import ContentFile
 from django.core.files.storage import FileSystemStorage, default_storage
 from django.db import IntegrityError, connection, transaction
-from django.db.models import IntegerField, Q, Value
+from django.db.models import Q
 from django.utils import timezone
 
 from accounts.models import User
@@ -339,38 +338,40 @@ def _pick(candidates: list[Viewer], first: str, last: str) -> Viewer:
 
 def _viewer_matches(
     *, email: str, phone: str | None, last: str, postcode: str
-) -> Iterator[tuple[str, list[Viewer]]]:
+) -> list[tuple[str, list[Viewer]]]:
     """(how, viewers) in the order the intake tries them: by email, by phone, then namesakes
     (same last name and postcode, latest first); at most 20 of each.
 
-    Where the database takes a LIMIT in each part of a UNION (PostgreSQL), the look-ups a
-    sender calls for are made in one statement: a new sender costs one round trip, not three.
+    The look-ups a sender calls for are made in one statement, a UNION of the three: a new
+    sender costs one round trip, not three. Written in SQL because the ORM took four times
+    longer to compile this query than the database to run it, on the intake's hottest path.
     """
+    qn = connection.ops.quote_name
+    table = qn(Viewer._meta.db_table)
     branches = []
-    # Subqueries on the indexed columns rather than joins + DISTINCT: the hot path.
     if email:
-        ids = ViewerEmail.objects.filter(email=email).values("viewer_id")
-        branches.append(("email", Viewer.objects.filter(pk__in=ids)))
+        ids = f"SELECT viewer_id FROM {qn(ViewerEmail._meta.db_table)} WHERE email = %s"
+        branches.append(("email", f"v.id IN ({ids})", [email]))
     if phone:
-        ids = ViewerPhone.objects.filter(number=phone).values("viewer_id")
-        branches.append(("phone", Viewer.objects.filter(pk__in=ids)))
+        ids = f"SELECT viewer_id FROM {qn(ViewerPhone._meta.db_table)} WHERE number = %s"
+        branches.append(("phone", f"v.id IN ({ids})", [phone]))
     if last and postcode:
-        same = Viewer.objects.filter(
-            last_name__iexact=last, postcode=postcode, merged_into__isnull=True
-        )
-        branches.append(("name", same.order_by("-id")))
-    if len(branches) > 1 and connection.features.supports_slicing_ordering_in_compound:
-        parts = [
-            qs.annotate(branch=Value(i, output_field=IntegerField()))[:20]
-            for i, (_, qs) in enumerate(branches)
-        ]
-        rows = list(parts[0].union(*parts[1:], all=True))
-        for i, (how, _) in enumerate(branches):
-            found = [v for v in rows if v.branch == i]
-            yield how, sorted(found, key=lambda v: -v.pk) if how == "name" else found
-        return
-    for how, qs in branches:
-        yield how, list(qs[:20])
+        same = "UPPER(v.last_name) = UPPER(%s) AND v.postcode = %s AND v.merged_into_id IS NULL"
+        branches.append(("name", f"{same} ORDER BY v.id DESC", [last, postcode]))
+    if not branches:
+        return []
+    # Each part in a subquery of its own: SQLite takes LIMIT and ORDER BY in a UNION only so.
+    sql = " UNION ALL ".join(
+        f"SELECT * FROM (SELECT v.*, {i} AS branch FROM {table} v WHERE {where} LIMIT 20) b{i}"
+        for i, (_, where, _) in enumerate(branches)
+    )
+    params = [p for _, _, values in branches for p in values]
+    rows = list(Viewer.objects.raw(sql, params))
+    found = []
+    for i, (how, _, _) in enumerate(branches):
+        viewers = [v for v in rows if v.branch == i]
+        found.append((how, sorted(viewers, key=lambda v: -v.pk) if how == "name" else viewers))
+    return found
 
 
 def viewer_find_or_create(*, sender: SenderIdentity) -> Viewer | None:
