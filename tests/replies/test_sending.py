@@ -7,6 +7,7 @@ from email import message_from_bytes
 import pytest
 from django.core import mail
 from django.core.exceptions import PermissionDenied
+from django.utils import translation
 
 from contacts.models import Contact, DeliveryStatus, Direction, Status, TicketEventKind
 from contacts.services import StaleTicket
@@ -66,7 +67,7 @@ def test_a_reply_on_an_older_version_is_refused_and_nothing_is_recorded(agent, s
 def test_no_working_email_means_answer_by_letter(agent):
     ticket = workspace_ticket()
     ticket.viewer.emails.update(is_failing=True)
-    with pytest.raises(services.ReplyError, match="letter"):
+    with translation.override("en"), pytest.raises(services.ReplyError, match="letter"):
         send(ticket, agent)
 
 
