@@ -3,6 +3,7 @@ one message after the other, with the plain new messages written in a few statem
 
 import io
 import json
+import uuid
 from unittest import mock
 
 import pytest
@@ -22,6 +23,7 @@ from contacts.services import intake as intake_service
 from contacts.services.email_intake import email_ingest, email_ingest_many
 from tests.contacts.conftest import TRIAGE_CALLS, eml
 from tests.factories import ContactFactory, TicketFactory, ViewerFactory
+from tests.markers import requires_broker
 
 pytestmark = pytest.mark.django_db
 
@@ -256,3 +258,31 @@ def test_ingest_email_prints_each_line_in_order_after_the_batch(intake_env, tmp_
     assert [line["file"] for line in lines] == files
     assert [line["status"] for line in lines] == ["created"] * 7
     assert [line["subject"] for line in lines] == [f"Sujet {i}" for i in range(7)]
+
+
+@requires_broker
+def test_the_triage_of_a_batch_is_sent_in_one_go_one_message_per_ticket(settings):
+    from celery import Celery
+
+    from contacts.services.tickets import _SentTogether
+
+    # A task of its own on a queue no worker reads: the messages stay there to be counted.
+    queue = f"intake-batch-probe-{uuid.uuid4().hex[:8]}"
+    probe = Celery("probe", broker=settings.CELERY_BROKER_URL, set_as_current=False)
+    probe.conf.task_default_queue = queue
+
+    @probe.task(name="probe.triage")
+    def triage(ticket_id):  # pragma: no cover - never run
+        pass
+
+    _SentTogether(triage).delay([11, 12, 13])
+
+    with probe.connection_for_read() as connection:
+        received = connection.SimpleQueue(queue)
+        try:
+            bodies = [received.get(timeout=5) for _ in range(3)]
+            assert [m.payload[0] for m in bodies] == [[11], [12], [13]]
+            assert [m.headers["task"] for m in bodies] == ["probe.triage"] * 3
+        finally:
+            received.queue.delete()
+            received.close()
