@@ -144,7 +144,7 @@ def scaled(demand: Demand, *, volume: float = 1.0, aht: float = 1.0) -> Demand:
     return replace(
         demand,
         slots=tuple(
-            replace(s, calls=s.calls * volume, aht_seconds=s.aht_seconds * aht)
+            SlotDemand(s.weekday, s.half_hour, s.calls * volume, s.aht_seconds * aht)
             for s in demand.slots
         ),
         calls_per_month=demand.calls_per_month * volume,

@@ -120,6 +120,6 @@ def agents_needed(
         traffic=traffic,
         agents=n,
         service_level=level,
-        asa_seconds=average_speed_of_answer(n, traffic, aht_seconds=aht_seconds),
+        asa_seconds=c * aht_seconds / (n - traffic),
         occupancy=traffic / n,
     )

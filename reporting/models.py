@@ -63,6 +63,10 @@ class _Dims(models.Model):
     """The dimensions every ticket rollup shares: the filters of the dashboards."""
 
     day = models.DateField()
+    # The day's week (its Monday) and month (its 1st), stored so that grouping by week or
+    # month reads a column instead of computing a date per row.
+    week = models.DateField()
+    month = models.DateField()
     brand = models.ForeignKey(
         "contacts.Brand", null=True, blank=True, on_delete=models.CASCADE, related_name="+"
     )

@@ -8,7 +8,6 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 
 from django.db.models import F, Q
-from django.db.models.functions import TruncMonth, TruncWeek
 from django.urls import reverse
 from django.utils import formats
 from django.utils.translation import gettext as _
@@ -117,11 +116,8 @@ class Scope:
 
 
 def period_expr(grain: str):
-    if grain == "month":
-        return TruncMonth("day")
-    if grain == "week":
-        return TruncWeek("day")
-    return F("day")
+    """The period a rollup row falls in: its stored day, week (Monday) or month (1st)."""
+    return F({"month": "month", "week": "week"}.get(grain, "day"))
 
 
 def period_start(day: date, grain: str) -> date:
