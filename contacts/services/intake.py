@@ -292,6 +292,22 @@ def _viewer_row(
     )
 
 
+def _blanks(viewer: Viewer, sender: SenderIdentity, first: str, last: str) -> list[tuple]:
+    """(field, value) of the viewer's empty fields this sender fills."""
+    return [
+        (attr, value)
+        for attr, value in (
+            ("first_name", first),
+            ("last_name", last),
+            ("civility", sender.civility),
+            ("address_line1", sender.address_line1),
+            ("postcode", sender.postcode.strip()),
+            ("city", sender.city),
+        )
+        if value and not getattr(viewer, attr)
+    ]
+
+
 def _enrich(
     viewer: Viewer, *, sender: SenderIdentity, first: str, last: str, email: str, phone: str | None
 ) -> None:
@@ -299,17 +315,9 @@ def _enrich(
 
     Never overwrites what staff recorded; only fills empty fields."""
     changed = []
-    for attr, value in (
-        ("first_name", first),
-        ("last_name", last),
-        ("civility", sender.civility),
-        ("address_line1", sender.address_line1),
-        ("postcode", sender.postcode.strip()),
-        ("city", sender.city),
-    ):
-        if value and not getattr(viewer, attr):
-            setattr(viewer, attr, value[:100] if attr != "address_line1" else value[:200])
-            changed.append(attr)
+    for attr, value in _blanks(viewer, sender, first, last):
+        setattr(viewer, attr, value[:100] if attr != "address_line1" else value[:200])
+        changed.append(attr)
     added = False
     if email and not ViewerEmail.objects.filter(viewer=viewer, email=email).exists():
         ViewerEmail.objects.create(viewer=viewer, email=email)
@@ -599,14 +607,17 @@ def _simple(message: InboundMessage) -> bool:
 def contact_intake_many(*, messages: list[InboundMessage]) -> list[IntakeResult]:
     """Take these messages in, with the results `contact_intake` gives for each in turn.
 
-    The common case of a batch (a new message from a sender never seen, answering nothing we
-    know) is written for all such messages at once: two look-ups, then one INSERT per table
-    (viewers, their emails, tickets, history, contacts, attachments) and one block of ticket
-    references, instead of nine statements and a savepoint per message. The others, and any
-    message that shares a sender or a Message-ID with another one of the batch (see
-    `intake_keys`), go through `contact_intake` one by one, in order. Raw inputs are stored
-    before any database write. Call inside a transaction (the batch's); triage of the new
-    tickets is asked for after commit.
+    The common cases of a batch are written for all such messages at once: a message from a
+    new sender, or from a known one (one viewer, nothing to add to their card), that starts
+    a request or answers one still open (nothing to reopen). Two look-ups, then one INSERT
+    per table (viewers, their emails, tickets and their history, contacts, attachments), one
+    block of ticket references and one UPDATE of the answered tickets, instead of seven to
+    ten statements and a savepoint per message. The others go through `contact_intake` one
+    by one, in order, after them: those the look-ups show to need more (a reopening, a card
+    to complete...), and any message that shares a sender or a Message-ID with another of
+    the batch (see `intake_keys`), whose turn could matter. Raw inputs are stored before any
+    database write. Call inside a transaction (the batch's); triage of the new tickets is
+    asked for after commit.
     """
     for message in messages:
         _prepare(message)
@@ -623,13 +634,11 @@ def contact_intake_many(*, messages: list[InboundMessage]) -> list[IntakeResult]
     ]
     if len(batch) < 2:
         batch = []  # the look-ups would cost more than they spare
-    in_batch = set(batch)
-    for i, message in enumerate(messages):
-        if i not in in_batch:
-            results[i] = contact_intake(message=message)
 
-    fresh = []
+    # The batch first: its look-ups then see the database as each of its messages would, had
+    # it come first; the ones after it share no sender or Message-ID with it.
     known = _known([messages[i] for i in batch])
+    plain: list[tuple[int, _Plain]] = []
     for i in batch:
         message = messages[i]
         existing = known.existing.get(message.message_id) or known.existing.get(
@@ -637,106 +646,151 @@ def contact_intake_many(*, messages: list[InboundMessage]) -> list[IntakeResult]
         )
         if existing is not None:
             results[i] = _duplicate(existing)
-        elif known.answers(message) or normalise_email(message.sender.email) in known.emails:
-            # A known viewer or a reply: the one-by-one path decides (no other message of
-            # the batch shares anything with this one, so its turn does not matter).
-            results[i] = contact_intake(message=message)
-        else:
-            fresh.append(i)
-    if fresh:
+        elif (plan := _plain(message, known)) is not None:
+            plain.append((i, plan))
+    if plain:
         try:
             with transaction.atomic():
-                created = _create_many([messages[i] for i in fresh])
+                written = _write_plain([(messages[i], plan) for i, plan in plain])
         except IntegrityError:
             # Another worker took one of these in meanwhile: one by one, the constraints tell.
-            created = [contact_intake(message=messages[i]) for i in fresh]
-        for i, result in zip(fresh, created, strict=True):
+            written = [contact_intake(message=messages[i]) for i, _ in plain]
+        for (i, _), result in zip(plain, written, strict=True):
             results[i] = result
+    for i, message in enumerate(messages):
+        if results[i] is None:
+            results[i] = contact_intake(message=message)
     return results  # type: ignore[return-value]
 
 
 @dataclass
 class _Known:
-    existing: dict  # Message-ID or (source, external_id) → the contact already taken in
-    message_ids: set[str]  # Message-IDs the messages answer that the system sent or received
-    emails: set[str]  # sender addresses some viewer already has
+    """What the database holds about a batch: contacts already taken in (by Message-ID or
+    (source, external_id)), the tickets of the Message-IDs it answers, the viewers of its
+    senders' addresses."""
 
-    def answers(self, message: InboundMessage) -> bool:
-        return any(m in self.message_ids for m in (message.in_reply_to, *message.references) if m)
+    existing: dict = field(default_factory=dict)
+    threads: dict[str, Ticket] = field(default_factory=dict)
+    viewers: dict[str, list[Viewer]] = field(default_factory=dict)
 
 
 def _known(messages: list[InboundMessage]) -> _Known:
+    known = _Known()
     if not messages:
-        return _Known({}, set(), set())
+        return known
     own = {m.message_id for m in messages if m.message_id}
     answered = {r for m in messages for r in (m.in_reply_to, *m.references) if r}
     externals = {m.external_id for m in messages if m.external_id}
     q = Q(message_id__in=own | answered) if own or answered else Q()
     if externals:
         q |= Q(external_id__in=externals)
-    existing: dict = {}
-    message_ids: set[str] = set()
     if q:
         for contact in Contact.objects.filter(q).select_related("ticket", "viewer"):
             if contact.message_id in own:
-                existing[contact.message_id] = contact
+                known.existing[contact.message_id] = contact
             if contact.message_id in answered:
-                message_ids.add(contact.message_id)
+                known.threads[contact.message_id] = contact.ticket
             if contact.external_id is not None:
-                existing[(contact.external_source, contact.external_id)] = contact
+                known.existing[(contact.external_source, contact.external_id)] = contact
     emails = {normalise_email(m.sender.email) for m in messages}
-    emails = set(
-        ViewerEmail.objects.filter(email__in=emails).values_list("email", flat=True).distinct()
-    )
-    return _Known(existing, message_ids, emails)
+    for row in ViewerEmail.objects.filter(email__in=emails).select_related("viewer"):
+        known.viewers.setdefault(row.email, []).append(row.viewer)
+    return known
 
 
-def _create_many(messages: list[InboundMessage]) -> list[IntakeResult]:
-    """New viewers, their tickets and contacts for messages `_simple`, unknown and unrelated."""
+@dataclass
+class _Plain:
+    viewer: Viewer | None  # None: a new viewer
+    ticket: Ticket | None  # None: a new ticket
+
+
+# Tickets a message from the viewer joins without a change of status.
+_JOINED_AS_IS = frozenset({Status.NEW, Status.TRIAGED, Status.IN_PROGRESS, Status.WAITING_INTERNAL})
+
+
+def _plain(message: InboundMessage, known: _Known) -> _Plain | None:
+    """What `_intake` would do with this `_simple` message, if it is plain: a new viewer, or
+    a known one it would leave as is; a new ticket, or an open one it would only date. None
+    when the message needs the one-by-one path."""
+    email = normalise_email(message.sender.email)
+    viewer = None
+    if candidates := known.viewers.get(email):
+        first, last = _identity_names(message.sender)
+        only = candidates[0]
+        if len(candidates) > 1 or only.merged_into_id or _blanks(only, message.sender, first, last):
+            return None  # doubts to record, a merge to follow, a card to complete
+        viewer = only
+    # As _ticket_by_message_ids: the most recent of the (last 50) ids answered wins.
+    ids = [i for i in dict.fromkeys([*message.references, message.in_reply_to or ""]) if i]
+    ticket = next((known.threads[i] for i in reversed(ids[-50:]) if i in known.threads), None)
+    if ticket is not None and (ticket.merged_into_id or ticket.status not in _JOINED_AS_IS):
+        return None  # a merge to follow, a ticket to reopen or to leave closed
+    return _Plain(viewer=viewer, ticket=ticket)
+
+
+def _write_plain(batch: list[tuple[InboundMessage, _Plain]]) -> list[IntakeResult]:
+    """The viewers, tickets and contacts of plain messages (see `_plain`), all at once."""
     now = timezone.now()
-    viewers = []
-    for message in messages:
+    new = [(message, plan) for message, plan in batch if plan.viewer is None]
+    rows = []
+    for message, _ in new:
         first, last = _identity_names(message.sender)
         email = normalise_email(message.sender.email)
-        viewers.append(
+        rows.append(
             _viewer_row(sender=message.sender, first=first, last=last, email=email, phone=None)
         )
-    Viewer.objects.bulk_create(viewers)
+    Viewer.objects.bulk_create(rows)
     ViewerEmail.objects.bulk_create(
         [
-            ViewerEmail(viewer=viewer, email=normalise_email(message.sender.email), is_primary=True)
-            for viewer, message in zip(viewers, messages, strict=True)
+            ViewerEmail(viewer=row, email=normalise_email(message.sender.email), is_primary=True)
+            for row, (message, _) in zip(rows, new, strict=True)
         ]
     )
-    tickets = ticket_open_many(
+    created = iter(rows)
+    viewers = [plan.viewer or next(created) for _, plan in batch]
+    opening = [k for k, (_, plan) in enumerate(batch) if plan.ticket is None]
+    opened = ticket_open_many(
         openings=[
             TicketOpening(
-                channel=message.channel,
-                brand=message.brand,
-                viewer=viewer,
-                subject=message.subject,
-                programme=message.programme,
-                by=message.author,
+                channel=batch[k][0].channel,
+                brand=batch[k][0].brand,
+                viewer=viewers[k],
+                subject=batch[k][0].subject,
+                programme=batch[k][0].programme,
+                by=batch[k][0].author,
                 at=now,
             )
-            for viewer, message in zip(viewers, messages, strict=True)
+            for k in opening
         ]
     )
+    tickets = [plan.ticket for _, plan in batch]
+    for k, ticket in zip(opening, opened, strict=True):
+        tickets[k] = ticket
+    answered = {plan.ticket.pk for _, plan in batch if plan.ticket is not None}
+    if answered:
+        Ticket.objects.filter(pk__in=answered).update(last_inbound_at=now)
     contacts = [
         _contact_row(message, ticket=ticket, viewer=viewer, now=now)
-        for message, ticket, viewer in zip(messages, tickets, viewers, strict=True)
+        for (message, _), ticket, viewer in zip(batch, tickets, viewers, strict=True)
     ]
     Contact.objects.bulk_create(contacts)
     attachments = [
         row
-        for contact, message in zip(contacts, messages, strict=True)
+        for contact, (message, _) in zip(contacts, batch, strict=True)
         for row in _attachment_rows(contact, message.attachments)
     ]
     if attachments:
         Attachment.objects.bulk_create(attachments)
     return [
-        IntakeResult(status=CREATED, contact=contact, ticket=ticket, viewer=viewer)
-        for contact, ticket, viewer in zip(contacts, tickets, viewers, strict=True)
+        IntakeResult(
+            status=THREADED if plan.ticket is not None else CREATED,
+            contact=contact,
+            ticket=ticket,
+            viewer=viewer,
+        )
+        for (_, plan), contact, ticket, viewer in zip(
+            batch, contacts, tickets, viewers, strict=True
+        )
     ]
 
 

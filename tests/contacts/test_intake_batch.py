@@ -64,8 +64,11 @@ def scenario(tag: str) -> tuple[list[bytes], dict[str, object]]:
         message_id=f"out.{tag}@relations.france2.fr",
     )
     known_alone = ViewerFactory(email=f"m.{tag}@example.fr")
+    nameless = ViewerFactory(first_name="", email=f"n.{tag}@example.fr")
     earlier = ContactFactory(message_id=f"old.{tag}@x")
-    answered = ContactFactory(message_id=f"old2.{tag}@x")
+    answered = ContactFactory(message_id=f"old2.{tag}@x", ticket__status=Status.IN_PROGRESS)
+    resolved = ContactFactory(message_id=f"old3.{tag}@x", ticket__status=Status.RESOLVED)
+    closed = ContactFactory(message_id=f"old4.{tag}@x", ticket__status=Status.CLOSED)
     raws = [
         mail(f"a.{tag}@example.fr", "Sous-titres absents", msgid=f"0.{tag}@x"),
         mail(f"b.{tag}@example.fr", "Horaires", msgid=f"1.{tag}@x"),
@@ -94,13 +97,22 @@ def scenario(tag: str) -> tuple[list[bytes], dict[str, object]]:
         mail(f"m.{tag}@example.fr", "Question", msgid=f"13.{tag}@x"),
         mail(f"z.{tag}@example.fr", "Déjà reçu", msgid=f"old.{tag}@x"),
         mail(f"h.{tag}@example.fr", "Re: suite", msgid=f"15.{tag}@x", in_reply_to=f"old2.{tag}@x"),
+        # A card to complete; a ticket to reopen; a closed one, followed by a new request.
+        mail(f"n.{tag}@example.fr", "Bonjour", msgid=f"16.{tag}@x"),
+        mail(
+            f"i.{tag}@example.fr", "Re: réglé ?", msgid=f"17.{tag}@x", in_reply_to=f"old3.{tag}@x"
+        ),
+        mail(f"j.{tag}@example.fr", "Re: fermé", msgid=f"18.{tag}@x", in_reply_to=f"old4.{tag}@x"),
     ]
     fixed = {
         "known": known,
         "known alone": known_alone,
+        "nameless": nameless,
         "waiting": waiting,
         "earlier": earlier.ticket,
         "answered": answered.ticket,
+        "resolved": resolved.ticket,
+        "closed": closed.ticket,
         "earlier viewer": earlier.viewer,
     }
     return raws, fixed
@@ -160,9 +172,18 @@ def test_a_batch_gives_the_outcomes_of_one_message_after_the_other(intake_env):
         "created",
         "duplicate",
         "threaded",
+        "created",
+        "threaded",
+        "created",
     ]
-    fixed_y["waiting"].refresh_from_db()
+    for name in ("waiting", "resolved", "nameless", "answered"):
+        fixed_y[name].refresh_from_db()
     assert fixed_y["waiting"].status == Status.IN_PROGRESS  # the viewer answered
+    assert fixed_y["resolved"].status == Status.TRIAGED and got[17].reason == "ticket reopened"
+    assert Contact.objects.get(pk=got[18].contact).meta["follows"] == fixed_y["closed"].reference
+    assert fixed_y["nameless"].first_name == "Jeanne"  # the card completed
+    answer = Contact.objects.get(pk=got[15].contact)
+    assert fixed_y["answered"].last_inbound_at == answer.occurred_at  # dated by the answer
 
 
 def test_new_senders_are_written_together_in_a_few_statements(
@@ -226,7 +247,7 @@ def test_flood_in_a_batch_counts_the_hour_before_it(intake_env):
 
 def test_a_message_taken_in_elsewhere_meanwhile_is_a_duplicate(intake_env):
     first = email_ingest(raw=mail("race@example.fr", "Course", msgid="race@x"))
-    nothing_known = intake_service._Known({}, set(), set())
+    nothing_known = intake_service._Known()
 
     # Another worker committed "race@x" after the batch looked: the unique constraint decides.
     items = [
