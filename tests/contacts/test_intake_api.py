@@ -2,9 +2,12 @@
 error bodies, idempotency, the screen pop and the call's waiting and handling times."""
 
 import json
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
+import time_machine
+from django.conf import settings as django_settings
+from django.core.management import call_command
 from django.utils import timezone
 from rest_framework.test import APIClient
 
@@ -143,11 +146,18 @@ def test_forged_or_missing_token_gets_401_and_wrong_scope_403(intake_env):
 
 def test_a_flood_from_one_client_is_throttled(api, intake_env):
     intake_env.INTAKE_API_RATE = "2/minute"
-    codes = [
-        post(api, "/api/v1/contacts/", {**PAYLOAD, "external_id": f"f{i}"}).status_code
-        for i in range(3)
-    ]
-    assert codes == [201, 201, 429]
+
+    # Ten seconds into a minute: the three requests fall in one window of the counter.
+    with time_machine.travel(datetime(2026, 3, 2, 9, 15, 10, tzinfo=UTC)) as clock:
+        codes = [
+            post(api, "/api/v1/contacts/", {**PAYLOAD, "external_id": f"f{i}"}) for i in range(3)
+        ]
+        clock.shift(60)
+        later = post(api, "/api/v1/contacts/", {**PAYLOAD, "external_id": "f3"})
+
+    assert [r.status_code for r in codes] == [201, 201, 429]
+    assert 0 < int(codes[2]["Retry-After"]) <= 50  # the rest of the minute
+    assert later.status_code == 201  # a new window
 
 
 def test_schema_documents_the_intake_endpoints(client):
@@ -215,3 +225,36 @@ def test_hangup_before_answer_is_an_abandoned_call(api):
 def test_unknown_call_event_is_refused(api):
     response = post(api, "/api/v1/calls/", {"event": "transfer", "call_id": "c-4"})
     assert response.status_code == 400 and "event" in response.json()
+
+
+CACHE_BACKENDS = [("locmem.LocMemCache", "throttle"), ("db.DatabaseCache", "frt_cache")]
+if django_settings.REDIS_URL:
+    CACHE_BACKENDS.append(("redis.RedisCache", django_settings.REDIS_URL))
+
+
+@pytest.mark.parametrize(("backend", "location"), CACHE_BACKENDS)
+def test_the_throttle_counts_per_window_on_every_cache_backend(settings, backend, location):
+    from django.core.cache import cache
+
+    from contacts.api.auth import IntegrationThrottle
+    from contacts.models import IntegrationClient
+
+    settings.CACHES = {
+        "default": {"BACKEND": f"django.core.cache.backends.{backend}", "LOCATION": location}
+    }
+    call_command("createcachetable")  # absent when the test database was made with Redis
+    keys = [f"throttle_integration_partner:{int(t // 60)}" for t in (1772442910, 1772442970)]
+    cache.delete_many(keys)  # a shared Redis may hold an earlier run's
+    settings.INTAKE_API_RATE = "2/minute"
+    request = type("Request", (), {"auth": IntegrationClient(code="partner")})()
+
+    def allowed():
+        return IntegrationThrottle().allow_request(request, None)
+
+    with time_machine.travel(datetime(2026, 3, 2, 9, 15, 10, tzinfo=UTC)) as clock:
+        first = [allowed() for _ in range(3)]
+        clock.shift(60)
+        second = [allowed() for _ in range(3)]
+
+    cache.delete_many(keys)
+    assert first == second == [True, True, False]
