@@ -12,6 +12,7 @@ sibling service modules; they never write contacts or tickets themselves.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import logging
 import os
@@ -203,8 +204,15 @@ def storage_write_once(*, name: str, data: bytes) -> str:
 
 
 def _set_permissions(storage: FileSystemStorage, path: str) -> None:
+    """As the storage's own save: the configured mode, and the group of the storage's root
+    (so a web server reading the media through that group can read the file)."""
     if storage.file_permissions_mode is not None:
         os.chmod(path, storage.file_permissions_mode)
+    if os.name == "posix":
+        group = os.stat(storage.location).st_gid
+        if os.stat(path).st_gid != group:
+            with contextlib.suppress(PermissionError):
+                os.chown(path, -1, group)
 
 
 # --- viewers -----------------------------------------------------------------------------------
