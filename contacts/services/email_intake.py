@@ -388,11 +388,11 @@ def email_ingest_many(
     """Take several raw messages in: `items` are (raw bytes, source detail); returns their
     outcomes in the same order, those `email_ingest` gives for each in turn.
 
-    Call inside a transaction (the batch's). The plain new messages of the batch, each from an
-    address and in a thread no other message of the batch shares, are checked for floods with
-    one query and written together (`contact_intake_many`); the others (automatic mail,
-    bounces, messages that share a sender or a thread) go through `email_ingest`'s path one by
-    one, in order, first.
+    Call inside a transaction (the batch's). Automatic mail, bounces, loops, and messages that
+    share a sender or a Message-ID with another of the batch go through `email_ingest`'s path
+    one by one, in order. The others, each alone with its sender and its thread in the batch
+    (so that their turn does not matter), are checked for floods with one query and handed to
+    `contact_intake_many` together.
     """
     parsed_items: dict[int, tuple[ParsedEmail, Brand | None, InboundMessage | None]] = {}
     outcomes: list[EmailOutcome | None] = [None] * len(items)
@@ -419,9 +419,8 @@ def email_ingest_many(
         for i, (_, _, message) in parsed_items.items()
         if message is not None and all(seen[k] == 1 for k in keys[i])
     ]
-    alone = set(together)
     for i, (parsed, found, _) in parsed_items.items():
-        if i not in alone:
+        if i not in together:
             raw, detail = items[i]
             outcomes[i] = _take_in(
                 parsed, raw, source=source, source_detail=detail, brand=found, lift_holds=False
