@@ -594,10 +594,10 @@ def intake_keys(message: InboundMessage) -> set[str]:
 
 
 def _simple(message: InboundMessage) -> bool:
-    """Whether the message can only start a new request from a new viewer or be a duplicate,
-    depending on look-ups the batch makes at once: an email address as the only contact
-    detail (no phone, no name + postcode search), nothing chosen on screen, no ticket
-    reference, not automatic mail, no consents."""
+    """Whether the look-ups a batch makes at once can tell what the intake would do with this
+    message (see `_plain`): an email address as the only contact detail (no phone, no name +
+    postcode search), nothing chosen on screen, no ticket reference, not automatic mail, no
+    consents."""
     sender = message.sender
     return (
         bool(normalise_email(sender.email))
