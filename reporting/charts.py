@@ -152,15 +152,14 @@ def layout_legend(chart: Chart) -> Chart:
 
 
 def nice_max(value: float, ticks: int = 5) -> tuple[float, float]:
-    """A round upper bound and step for an axis reaching `value`."""
+    """A round upper bound just above `value`, and the step of at most `ticks` gridlines."""
     if value <= 0:
         return 1.0, 0.2
-    raw = value / ticks
-    power = 10 ** math.floor(math.log10(raw))
+    power = 10 ** math.floor(math.log10(value / ticks))
     for m in (1, 2, 2.5, 5, 10):
         step = m * power
-        if step * ticks >= value:
-            return step * ticks, step
+        if value / step <= ticks:
+            return math.ceil(value / step - 1e-9) * step, step
     return 10 * power * ticks, 10 * power
 
 
@@ -206,6 +205,9 @@ def bar_chart(
     """Vertical bars per category, stacked (or grouped) by series; optionally one line on a
     right-hand axis (e.g. calls against agents)."""
     chart = Chart(kind="bar", title=title, description=description, uid=uid)
+    if line is not None:
+        # Room on the right for the line's own axis.
+        chart.plot = (LEFT, TOP, WIDTH - RIGHT - 34, HEIGHT - BOTTOM)
     x0, y_top, x1, y0 = chart.plot
     n = max(len(categories), 1)
     band = (x1 - x0) / n

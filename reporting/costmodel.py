@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
+from typing import NamedTuple
 
 from .erlang import Staffing, agents_needed
 
@@ -50,8 +51,7 @@ class Rates:
         )
 
 
-@dataclass(frozen=True)
-class SlotDemand:
+class SlotDemand(NamedTuple):
     """Calls in one half-hour of the week, averaged over the period's weeks."""
 
     weekday: int  # 0 = Monday
@@ -60,8 +60,7 @@ class SlotDemand:
     aht_seconds: float
 
 
-@dataclass(frozen=True)
-class SlotPlan:
+class SlotPlan(NamedTuple):
     demand: SlotDemand
     staffing: Staffing
     scheduled: float  # agents to pay: on the phones / (1 − shrinkage)

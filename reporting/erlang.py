@@ -18,7 +18,7 @@ Erlangs (often quoted as 8.64) and, with 12 agents, about 83 % of calls answered
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from typing import NamedTuple
 
 
 def traffic_erlangs(*, calls: float, aht_seconds: float, interval_seconds: float) -> float:
@@ -69,8 +69,7 @@ def average_speed_of_answer(agents: int, traffic: float, *, aht_seconds: float) 
     return erlang_c(agents, traffic) * aht_seconds / (agents - traffic)
 
 
-@dataclass(frozen=True)
-class Staffing:
+class Staffing(NamedTuple):
     """What one interval needs: agents on the phones and the resulting figures."""
 
     calls: float

@@ -14,7 +14,7 @@ from typing import Any
 from django.utils.formats import number_format
 from django.utils.translation import gettext as _
 
-KINDS = ("text", "int", "pct", "seconds", "money", "float")
+KINDS = ("text", "int", "pct", "seconds", "money", "price", "float")
 
 
 def fmt_int(value: float | int | None) -> str:
@@ -64,6 +64,7 @@ FORMATTERS = {
     "pct": fmt_pct,
     "seconds": fmt_seconds,
     "money": fmt_money,
+    "price": lambda v: fmt_money(v, 2),
     "float": fmt_float,
 }
 

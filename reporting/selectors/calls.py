@@ -260,7 +260,7 @@ def _cost_table(summary: costmodel.CostSummary, rates: costmodel.Rates, demand) 
         columns=[
             Column("item", _("Item")),
             Column("quantity", _("Quantity"), "float"),
-            Column("unit", _("Unit price"), "money"),
+            Column("unit", _("Unit price"), "price"),
             Column("cost", _("Cost a month"), "money"),
         ],
     )
@@ -317,7 +317,7 @@ def _sensitivity_tables(demand, rates) -> list[Table]:
         columns=[
             Column("volume", _("Volume")),
             *(
-                Column(f"a{i}", _("handling ×%(f)s") % {"f": fmt_float(a, 2)}, "money")
+                Column(f"a{i}", _("handling ×%(f)s") % {"f": fmt_float(a, 2)}, "price")
                 for i, a in enumerate(costmodel.AHT_FACTORS)
             ),
         ],
@@ -359,9 +359,9 @@ def _rates_table(history: list[CostRate]) -> Table:
         title=_("Rates and assumptions (history)"),
         columns=[
             Column("valid_from", _("Valid from")),
-            Column("hourly_rate", _("Hourly rate"), "money"),
-            Column("price_per_call", _("Per call"), "money"),
-            Column("price_per_written", _("Per written contact"), "money"),
+            Column("hourly_rate", _("Hourly rate"), "price"),
+            Column("price_per_call", _("Per call"), "price"),
+            Column("price_per_written", _("Per written contact"), "price"),
             Column("service_level", _("Service level")),
             Column("shrinkage", _("Shrinkage"), "pct"),
             Column("max_occupancy", _("Max. occupancy"), "pct"),

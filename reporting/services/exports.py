@@ -21,7 +21,7 @@ FORMATS = {
     "csv": "text/csv; charset=utf-8",
     "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
 }
-_UNITS = {"pct": " (%)", "seconds": " (s)", "money": " (€)"}
+_UNITS = {"pct": " (%)", "seconds": " (s)", "money": " (€)", "price": " (€)"}
 
 
 @dataclass(frozen=True)
@@ -42,7 +42,7 @@ def _csv_value(column: Column, cell: Cell):
         return ""
     if column.kind == "pct":
         return round(float(value) * 100, 2)
-    if column.kind in ("seconds", "money", "float"):
+    if column.kind in ("seconds", "money", "price", "float"):
         return round(float(value), 2)
     if column.kind == "int":
         return int(round(float(value)))
@@ -73,7 +73,8 @@ def _xlsx(table: Table, filters: Filters, page: str) -> bytes:
     formats = {
         "pct": "0.0%",
         "seconds": "#,##0",
-        "money": "#,##0.00 €",
+        "money": "#,##0 €",
+        "price": "#,##0.00 €",
         "float": "#,##0.0",
         "int": "#,##0",
     }
