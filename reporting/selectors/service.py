@@ -25,7 +25,7 @@ from ..models import DurationDaily, Measure
 from ..tables import Column, Page, Table, Tile, fmt_int, fmt_pct, fmt_seconds, ratio
 from .calls import call_sums
 from .common import Scope, percentile, period_bounds, period_label, period_starts
-from .volumes import ticket_sums
+from .volumes import TICKET_SUMS, ticket_sums
 
 AGE_BUCKETS = ((0, 1), (1, 3), (3, 7), (7, 14), (14, 30), (30, None))  # days
 BREACH_LIMIT = 25
@@ -325,11 +325,25 @@ def breaches_table(scope: Scope) -> Table:
     return table
 
 
+def _sum_by(rows: list[dict], keys: tuple[str, ...]) -> list[dict]:
+    out: dict[tuple, dict] = {}
+    for r in rows:
+        key = tuple(r[k] for k in keys)
+        total = out.setdefault(
+            key, {**dict(zip(keys, key, strict=True)), **dict.fromkeys(TICKET_SUMS, 0)}
+        )
+        for k in TICKET_SUMS:
+            total[k] += r[k]
+    return list(out.values())
+
+
 def service_page(*, scope: Scope) -> Page:
     f = scope.filters
     page = Page(slug="service", title=_("Service levels"))
-    by_lc = ticket_sums(scope, "level", "channel")
-    by_p = ticket_sums(scope, "_p")
+    # One read of the rollup, summed two ways: per level and channel, and per period.
+    rows = ticket_sums(scope, "_p", "level", "channel")
+    by_lc = _sum_by(rows, ("level", "channel"))
+    by_p = _sum_by(rows, ("_p",))
     sla = sla_table(scope, by_lc)
     times = times_table(scope)
     tot = defaultdict(int)

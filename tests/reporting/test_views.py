@@ -68,7 +68,7 @@ def test_agents_do_not_get_the_dashboards_link(client, agent):
 QUERY_BUDGET = {
     "dashboard": 10,
     "volumes": 8,
-    "service": 11,
+    "service": 10,
     "satisfaction": 8,
     "trends": 7,
     "cost": 8,
