@@ -119,23 +119,23 @@ def comments_table(scope: Scope) -> Table:
         title=_("Latest comments"),
         columns=[
             Column("answered", _("Answered")),
+            Column("ticket", _("Ticket")),
             Column("score", _("Score"), "int"),
             Column("comment", _("Comment")),
             Column("team", _("Team")),
             Column("topic", _("Topic")),
-            Column("ticket", _("Ticket")),
         ],
         empty_text=_("No comment in this period."),
     )
     for s in surveys:
         table.add(
             timezone.localtime(s.answered_at).strftime("%d/%m/%Y"),
+            s.ticket.reference,
             s.score,
             s.comment,
             s.team.name if s.team else "—",
             scope.topic_name(s.topic),
-            s.ticket.reference,
-            hrefs={5: scope.tickets_url(q=s.ticket.reference, period="all")},
+            hrefs={1: scope.tickets_url(q=s.ticket.reference, period="all")},
         )
     return table
 
