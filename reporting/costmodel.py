@@ -11,8 +11,10 @@ paying per contact is cheaper.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
+from functools import lru_cache
+from types import MappingProxyType
 from typing import NamedTuple
 
 from .erlang import Staffing, agents_needed
@@ -110,6 +112,10 @@ def plan_slots(slots: Sequence[SlotDemand], rates: Rates) -> tuple[SlotPlan, ...
     return tuple(plans)
 
 
+# Both are pure and their inputs hashable: a page viewed again with the same rollups and rates
+# (the common case between two refreshes) reuses the Erlang C figures instead of recomputing
+# some 4,400 staffing searches.
+@lru_cache(maxsize=64)
 def monthly_cost(demand: Demand, rates: Rates) -> CostSummary:
     plans = plan_slots(demand.slots, rates)
     weekly_phone_hours = sum(p.scheduled for p in plans) * SLOT_SECONDS / 3600
@@ -151,18 +157,19 @@ def scaled(demand: Demand, *, volume: float = 1.0, aht: float = 1.0) -> Demand:
     )
 
 
+@lru_cache(maxsize=16)
 def sensitivity(
     demand: Demand,
     rates: Rates,
     *,
-    volumes: Sequence[float] = VOLUME_FACTORS,
-    ahts: Sequence[float] = AHT_FACTORS,
-) -> dict[tuple[float, float], CostSummary]:
+    volumes: tuple[float, ...] = VOLUME_FACTORS,
+    ahts: tuple[float, ...] = AHT_FACTORS,
+) -> Mapping[tuple[float, float], CostSummary]:
     """The cost summary for each (volume factor, handling-time factor). Handling time also
     scales the written contacts' time, since agents write as slowly as they talk."""
-    out = {}
+    out: dict[tuple[float, float], CostSummary] = {}
     for v in volumes:
         for a in ahts:
             r = replace(rates, written_handling_seconds=round(rates.written_handling_seconds * a))
             out[(v, a)] = monthly_cost(scaled(demand, volume=v, aht=a), r)
-    return out
+    return MappingProxyType(out)
