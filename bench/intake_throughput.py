@@ -11,8 +11,10 @@ production, and the queues are purged afterwards; without it, triage is left out
 
 Prints, for each path, contacts/s, p50/p95 latency, SQL statements and this process's CPU time
 per contact. `ingest_email` commits in batches of 50: its latency is that of a batch (a message
-is stored once its batch commits). It runs twice: new senders only (the fast path: messages
-written together), then a mix of known senders and replies (threaded one by one).
+is stored once its batch commits). It runs in-process twice, new senders only, then a mix
+(half new senders, a quarter known senders with a new request, a quarter answers to earlier
+messages), and once as a command of its own (start-up included). The API and the bare view
+take turns request by request, so that the load of the machine weighs on both alike.
 """
 
 from __future__ import annotations
