@@ -302,6 +302,8 @@ def test_the_triage_of_a_batch_is_sent_in_one_go_one_message_per_ticket(settings
         received = connection.SimpleQueue(queue)
         try:
             bodies = [received.get(timeout=5) for _ in range(3)]
+            for message in bodies:
+                message.ack()  # or closing the queue would put them back
             assert [m.payload[0] for m in bodies] == [[11], [12], [13]]
             assert [m.headers["task"] for m in bodies] == ["probe.triage"] * 3
         finally:
