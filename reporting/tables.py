@@ -11,8 +11,21 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from django.utils.formats import number_format
+from django.utils import formats
 from django.utils.translation import gettext as _
+
+
+def number_format(value: float, decimal_pos: int = 0, force_grouping: bool = False) -> str:
+    """The number in the active language's format (1 234,5 in French, 1,234.5 in English),
+    as django.utils.formats.number_format writes it, at a fraction of its cost: a page
+    formats thousands of figures."""
+    decimal = formats.get_format("DECIMAL_SEPARATOR")
+    thousands = formats.get_format("THOUSAND_SEPARATOR") if force_grouping else ""
+    text = f"{value:,.{decimal_pos}f}" if thousands else f"{value:.{decimal_pos}f}"
+    if text in ("-0", "-0.0", "-0.00"):
+        text = text[1:]
+    return text.replace(",", "\x00").replace(".", decimal).replace("\x00", thousands)
+
 
 KINDS = ("text", "int", "pct", "seconds", "money", "price", "float")
 

@@ -16,7 +16,7 @@ from accounts import permissions
 from accounts.models import Team, User
 from contacts.models import Brand, Channel, Topic
 
-from ..filters import Filters
+from ..filters import Filters, encode_params, encoded_query
 from ..models import DURATION_EDGES
 
 L1_TARGET = 0.80  # DESIGN.md: the call centre should handle about 80 % of requests
@@ -31,6 +31,7 @@ class Scope:
     brands: dict[int, Brand] = field(default_factory=dict)
     teams: dict[int, Team] = field(default_factory=dict)
     visible_brands: frozenset[int] | None = None  # None: every brand
+    _link_base: tuple[str, dict[str, str]] | None = None
 
     @classmethod
     def build(cls, *, user: User, filters: Filters) -> Scope:
@@ -108,8 +109,12 @@ class Scope:
     # --- links
 
     def tickets_url(self, **extra: object) -> str:
-        """The list of tickets behind a figure: the page's filters plus `extra`."""
-        return f"{reverse('reporting:tickets')}?{self.filters.query(**extra)}"
+        """The list of tickets behind a figure: the page's filters plus `extra`. A page has
+        a thousand of them: the path and the filters' parameters are worked out once."""
+        if not self._link_base:
+            self._link_base = (reverse("reporting:tickets"), encode_params(self.filters.params()))
+        path, params = self._link_base
+        return f"{path}?{encoded_query(params, extra)}"
 
 
 # --- periods -----------------------------------------------------------------------------------
