@@ -14,7 +14,7 @@ import logging
 import threading
 from collections import Counter
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
 from django.db import transaction
@@ -25,11 +25,13 @@ from accounts.models import User
 from accounts.services import audit_record
 from contacts.models import Status, Ticket
 
-from .. import classifier as classifier_module
 from .. import config_cache, rules
 from ..models import PolicyRule, PolicyVersion, TriageClassifier
 
 logger = logging.getLogger(__name__)
+
+if TYPE_CHECKING:  # scikit-learn takes 1–2 s to import: only when a model is loaded
+    from .. import classifier as classifier_module
 
 
 class PolicyError(ValueError):
@@ -127,6 +129,8 @@ def live_classifier() -> classifier_module.Model | None:
     if cached is not None and cached[0] == active_id:
         return cached[1]
     data = TriageClassifier.objects.values_list("model", flat=True).get(pk=active_id)
+    from .. import classifier as classifier_module
+
     model = classifier_module.loads(bytes(data))
     with _cache.lock:
         _cache.classifier = (active_id, model)
