@@ -813,9 +813,19 @@ class _CompiledRule:
                 return None
             evidence.extend(senders)
         score = sum(p.score(len(found[p])) for p in matched) + (1.0 if self.sender_lists else 0)
+        # Evidence as the reader sees it: a phrase lying inside a longer matched phrase at the
+        # same place ("conteste votre réponse" in "je conteste votre réponse") is not repeated.
+        spans = [(found[p][0], found[p][0] + len(p.tokens), p) for p in matched]
+        shown = [
+            (start, end, p)
+            for start, end, p in spans
+            if not any(
+                s <= start and end <= e and (e - s) > (end - start) for s, e, _ in spans
+            )
+        ]
         words: list[str] = []
-        for pattern in sorted(matched, key=lambda p: found[p][0]):
-            excerpt = ctx.text.excerpt(found[pattern][0], len(pattern.tokens))
+        for start, end, pattern in sorted(shown, key=lambda span: span[0]):
+            excerpt = ctx.text.excerpt(start, end - start)
             if excerpt not in words:
                 words.append(excerpt)
         return _Match(

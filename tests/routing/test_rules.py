@@ -595,6 +595,13 @@ def test_explanation_quotes_the_viewers_words_not_the_stems(policy: Policy) -> N
     assert "« sous-titrages »" in decision.explanation
 
 
+def test_explanation_does_not_quote_a_phrase_inside_a_longer_one(policy: Policy) -> None:
+    decision = triage(policy, "Je conteste votre réponse du 3 mars.")
+    text = decision.explanation
+    assert "« je conteste votre réponse »" in text.lower()
+    assert "« conteste votre réponse »" not in text
+
+
 def test_default_decision_explains_itself(policy: Policy) -> None:
     decision = triage(policy, "Bonjour.", brand="unknown")
     assert decision.source == "default"
