@@ -127,3 +127,13 @@ def test_configuration_admin_is_for_managers_only(client, agent, manager):
     response = client.get("/admin/accounts/team/")
     assert response.status_code == 200
     assert "SRT France 2" in response.content.decode()
+
+
+def test_refused_page_explains_itself_in_french_with_the_site_menu(client, agent):
+    client.force_login(agent)
+    response = client.get(reverse("reporting:dashboard"))
+    assert response.status_code == 403
+    html = response.content.decode()
+    assert "Accès refusé" in html
+    assert "demandez-le à votre responsable d'équipe" in html
+    assert reverse("home") in html
