@@ -322,7 +322,7 @@ def _resume_sla(ticket: Ticket, now: datetime) -> None:
         import_string(hook)(ticket=ticket, paused_at=ticket.sla_paused_at, resumed_at=now)
     else:
         paused = now - ticket.sla_paused_at
-        if ticket.first_response_due_at and ticket.first_responded_at is None:
+        if ticket.first_response_due_at and ticket.level_first_responded_at is None:
             ticket.first_response_due_at += paused
         if ticket.resolution_due_at:
             ticket.resolution_due_at += paused
