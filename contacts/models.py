@@ -417,6 +417,12 @@ class Ticket(models.Model):
     first_response_due_at = models.DateTimeField(_("first answer due"), null=True, blank=True)
     resolution_due_at = models.DateTimeField(_("resolution due"), null=True, blank=True)
     first_responded_at = models.DateTimeField(_("first answered"), null=True, blank=True)
+    # The first answer given at the ticket's current level: an escalation or a send-back
+    # starts a new first-answer (acknowledgement) clock, while `first_responded_at` keeps the
+    # very first answer to the viewer (reporting's first-response time).
+    level_first_responded_at = models.DateTimeField(
+        _("first answered at this level"), null=True, blank=True
+    )
     sla_state = models.CharField(
         _("SLA"), max_length=8, choices=SlaState.choices, default=SlaState.OK
     )
