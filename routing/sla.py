@@ -2,10 +2,18 @@
 sweep that marks tickets at risk or breached.
 
 Due dates count from the receipt of the request (``Ticket.created_at``) at triage, and from the
-moment of the move after an escalation, a send-back or a re-routing. While a ticket waits for
-the viewer the clock is paused (``contacts.services.tickets`` stamps ``sla_paused_at``); when
-it resumes, :func:`resume_after_pause` pushes the due dates by the *working* time spent waiting
-(the SLA_RESUME_HOOK setting names it).
+moment of the move after an escalation, a send-back or a re-routing. The first-answer clock runs
+until the first answer *at the current level* (``Ticket.level_first_responded_at``): a level-2
+acknowledgement is due even when level 1 had already answered the viewer. While a ticket waits
+for the viewer the clock is paused (``contacts.services.tickets`` stamps ``sla_paused_at``);
+when it resumes, :func:`resume_after_pause` pushes the due dates by the *working* time spent
+waiting (the SLA_RESUME_HOOK setting names it).
+
+The SLA state (ok, at risk, breached) describes the running clocks now: the sweep raises it and
+also lowers it when the clocks changed (the first answer at the level given, due dates pushed by
+a pause or a policy change). Each change is a TicketEvent(kind=sla), so a breach stays on record
+after the state went down; reporting counts breaches from the due dates and the answer times,
+never from the current state.
 """
 
 from __future__ import annotations
@@ -170,7 +178,7 @@ def resume_after_pause(*, ticket: Ticket, paused_at: datetime, resumed_at: datet
             return cal.add_working_seconds(due, working) if working > 0 else due
         return due + elapsed
 
-    if ticket.first_response_due_at and ticket.first_responded_at is None:
+    if ticket.first_response_due_at and ticket.level_first_responded_at is None:
         ticket.first_response_due_at = shifted(ticket.first_response_due_at, targets.first_unit)
     if ticket.resolution_due_at:
         ticket.resolution_due_at = shifted(ticket.resolution_due_at, targets.resolution_unit)
@@ -193,10 +201,10 @@ def _deadline_state(
 
 def sla_state_of(*, ticket: Ticket, targets: Targets, cal: BusinessCalendar, now: datetime) -> str:
     """ok, at_risk (at least SLA_AT_RISK_RATIO of the time used) or breached, for the first
-    answer (until it is given) and the resolution; the worse of the two."""
+    answer at the current level (until it is given) and the resolution; the worse of the two."""
     ratio = settings.SLA_AT_RISK_RATIO
     states = [SlaState.OK]
-    if ticket.first_response_due_at and ticket.first_responded_at is None:
+    if ticket.first_response_due_at and ticket.level_first_responded_at is None:
         states.append(
             _deadline_state(
                 cal=cal,
@@ -227,13 +235,40 @@ def raised_priority(priority: str) -> str:
     return _PRIORITIES_UP[min(index + 1, len(_PRIORITIES_UP) - 1)]
 
 
-def sla_sweep(*, now: datetime | None = None, limit: int = 20000) -> dict[str, int]:
-    """Mark running tickets at risk or breached; raise their priority; tell the team's leads.
+def _sweep_candidates(*, now: datetime, horizon: datetime) -> Q:
+    """Running, unpaused tickets whose state may differ from their clocks.
 
-    Each change is a conditional update on the state read (a concurrent sweep or a move of
-    the ticket wins; nothing is recorded twice), a TicketEvent(kind=sla) and one email to the
-    leads, enqueued after commit. States only go up here; a move to another level resets them.
-    Safe to run as often as wanted.
+    On time with a deadline within the horizon (it may rise); at risk (it may rise or fall:
+    a handful of tickets, whatever their deadlines); breached but with no clock past due any
+    more (the first answer at the level given late, due dates pushed): it falls. A ticket
+    whose clock is past due stays breached and is not read again until it moves or resolves.
+    """
+    unanswered_at_level = Q(level_first_responded_at__isnull=True)
+    may_rise = Q(sla_state=SlaState.OK) & (
+        Q(resolution_due_at__lte=horizon)
+        | (unanswered_at_level & Q(first_response_due_at__lte=horizon))
+    )
+    may_fall = Q(sla_state=SlaState.BREACHED, resolution_due_at__gt=now) & (
+        ~unanswered_at_level
+        | Q(first_response_due_at__gt=now)
+        | Q(first_response_due_at__isnull=True)
+    )
+    return may_rise | Q(sla_state=SlaState.AT_RISK) | may_fall
+
+
+def sla_sweep(*, now: datetime | None = None, limit: int = 20000) -> dict[str, int]:
+    """Bring the SLA state of running tickets in line with their clocks.
+
+    Rising (ok → at risk → breached): the priority goes one step up and the team's leads get
+    one email, enqueued after commit. Falling (the first answer at the level was given, the
+    due dates were pushed by a pause or a policy gives more time): the state goes down with
+    its event only; the priority stays where it is (staff lower it by hand) and nobody is
+    told. A breach stays on record as its TicketEvent(kind=sla) whatever the state later.
+
+    Each change is a conditional update on the state and the clocks read (a concurrent sweep,
+    answer, pause or move wins; nothing is recorded twice) plus one TicketEvent(kind=sla).
+    The candidates come from the partial index on open tickets (``ticket_queue_idx``): the
+    closed history is never read. Safe to run as often as wanted.
     """
     from frt_crm.celery import enqueue_on_commit
 
@@ -242,15 +277,8 @@ def sla_sweep(*, now: datetime | None = None, limit: int = 20000) -> dict[str, i
     now = now or timezone.now()
     horizon = now + timedelta(days=settings.SLA_RISK_HORIZON_DAYS)
     candidates = (
-        Ticket.objects.filter(
-            status__in=RUNNING_STATUSES,
-            sla_paused_at__isnull=True,
-            sla_state__in=[SlaState.OK, SlaState.AT_RISK],
-        )
-        .filter(
-            Q(resolution_due_at__lte=horizon)
-            | Q(first_responded_at__isnull=True, first_response_due_at__lte=horizon)
-        )
+        Ticket.objects.filter(status__in=RUNNING_STATUSES, sla_paused_at__isnull=True)
+        .filter(_sweep_candidates(now=now, horizon=horizon))
         .only(
             "id",
             "level",
@@ -260,7 +288,7 @@ def sla_sweep(*, now: datetime | None = None, limit: int = 20000) -> dict[str, i
             "priority",
             "sla_state",
             "first_response_due_at",
-            "first_responded_at",
+            "level_first_responded_at",
             "resolution_due_at",
         )
         .order_by("resolution_due_at", "id")[:limit]
@@ -268,7 +296,7 @@ def sla_sweep(*, now: datetime | None = None, limit: int = 20000) -> dict[str, i
     teams = {t.pk: t for t in Team.objects.all()}
     policies = list(SlaPolicy.objects.filter(is_active=True))
     calendars: dict[int | None, BusinessCalendar] = {}
-    counts = {"checked": 0, SlaState.AT_RISK: 0, SlaState.BREACHED: 0}
+    counts = {"checked": 0, SlaState.AT_RISK: 0, SlaState.BREACHED: 0, "lowered": 0}
     for ticket in candidates.iterator(chunk_size=2000):
         counts["checked"] += 1
         if ticket.team_id not in calendars:
@@ -278,11 +306,20 @@ def sla_sweep(*, now: datetime | None = None, limit: int = 20000) -> dict[str, i
             pick_policy(policies, level=ticket.level, channel=ticket.channel, tags=ticket.tags)
         )
         state = sla_state_of(ticket=ticket, targets=targets, cal=cal, now=now)
-        if _STATE_RANK[state] <= _STATE_RANK[ticket.sla_state]:
+        if state == ticket.sla_state:
             continue
-        priority = raised_priority(ticket.priority)
+        rising = _STATE_RANK[state] > _STATE_RANK[ticket.sla_state]
+        priority = raised_priority(ticket.priority) if rising else ticket.priority
         with transaction.atomic():
-            changed = Ticket.objects.filter(pk=ticket.pk, sla_state=ticket.sla_state).update(
+            changed = Ticket.objects.filter(
+                pk=ticket.pk,
+                status__in=RUNNING_STATUSES,
+                sla_paused_at__isnull=True,
+                sla_state=ticket.sla_state,
+                first_response_due_at=ticket.first_response_due_at,
+                resolution_due_at=ticket.resolution_due_at,
+                level_first_responded_at__isnull=ticket.level_first_responded_at is None,
+            ).update(
                 sla_state=state,
                 priority=priority,
                 version=F("version") + 1,
@@ -290,20 +327,24 @@ def sla_sweep(*, now: datetime | None = None, limit: int = 20000) -> dict[str, i
             )
             if not changed:
                 continue
+            data = {
+                "first_response_due_at": _iso(ticket.first_response_due_at),
+                "first_answered_at_level": _iso(ticket.level_first_responded_at),
+                "resolution_due_at": _iso(ticket.resolution_due_at),
+            }
+            if rising:
+                data["priority"] = [ticket.priority, priority]
             TicketEvent.objects.create(
                 ticket_id=ticket.pk,
                 kind=TicketEventKind.SLA,
                 from_value=ticket.sla_state,
                 to_value=state,
                 at=now,
-                data={
-                    "priority": [ticket.priority, priority],
-                    "first_response_due_at": _iso(ticket.first_response_due_at),
-                    "resolution_due_at": _iso(ticket.resolution_due_at),
-                },
+                data=data,
             )
-            enqueue_on_commit(sla_notify_leads, ticket.pk, state)
-        counts[state] += 1
+            if rising:
+                enqueue_on_commit(sla_notify_leads, ticket.pk, state)
+        counts[state if rising else "lowered"] += 1
     return counts
 
 
@@ -331,7 +372,7 @@ def sla_notify_team_leads(*, ticket_id: int, state: str) -> int:
     with translation.override(settings.LANGUAGE_CODE):
         label = SlaState(state).label
         subject = _("[%(ref)s] SLA: %(state)s") % {"ref": ticket.reference, "state": label}
-        due = ticket.first_response_due_at if ticket.first_responded_at is None else None
+        due = ticket.first_response_due_at if ticket.level_first_responded_at is None else None
         due = due or ticket.resolution_due_at
         body = _(
             "Ticket %(ref)s of the queue “%(team)s” is now: %(state)s.\n"

@@ -232,9 +232,9 @@ def reply_send(
     Requires `work` on the ticket. Raises ReplyError (empty text, no working email, no postal
     address, closed ticket), StaleTicket (the ticket changed since `expected_version`: the
     caller shows the new state; nothing is recorded, so nothing is sent twice).
-    Side effects: stamps the ticket's first answer, moves a `triaged` ticket to
-    `in_progress`, bumps its version, records a `replied` event; after commit, enqueues the
-    email's sending or the letter's PDF.
+    Side effects: stamps the ticket's first answer (ever, and at its current level), moves a
+    `triaged` ticket to `in_progress`, bumps its version, records a `replied` event; after
+    commit, enqueues the email's sending or the letter's PDF.
     """
     permissions.require(by, "work", ticket)
     if channel not in ReplyChannel.values:
@@ -294,10 +294,22 @@ def reply_send(
         old_status = locked.status
         if locked.first_responded_at is None:
             locked.first_responded_at = now
+        # The first answer at this level stops its first-answer (acknowledgement) clock;
+        # the SLA sweep then brings an at-risk state back down.
+        if locked.level_first_responded_at is None:
+            locked.level_first_responded_at = now
         if locked.status == Status.TRIAGED:
             locked.status = Status.IN_PROGRESS
         locked.version = F("version") + 1
-        locked.save(update_fields=["first_responded_at", "status", "version", "updated_at"])
+        locked.save(
+            update_fields=[
+                "first_responded_at",
+                "level_first_responded_at",
+                "status",
+                "version",
+                "updated_at",
+            ]
+        )
         locked.refresh_from_db()
         if old_status != locked.status:
             TicketEvent.objects.create(
@@ -321,6 +333,7 @@ def reply_send(
     ticket.version = locked.version
     ticket.status = locked.status
     ticket.first_responded_at = locked.first_responded_at
+    ticket.level_first_responded_at = locked.level_first_responded_at
     return contact
 
 

@@ -3,8 +3,8 @@
 Escalation (1 → 2 → 3), sending back down (3 → 2 → 1) and re-routing by staff each need a
 reason, are checked against ``accounts.permissions``, lock the ticket row, put the ticket in
 the new team's queue (unassigned, `triaged`, SLA due dates counted afresh from now for the new
-level) and leave a TicketEvent next to the automatic decision. Escalation to level 3 opens the
-mediation case file.
+level; at a new level the first-answer clock runs again until that level answers) and leave a
+TicketEvent next to the automatic decision. Escalation to level 3 opens the mediation case file.
 """
 
 from __future__ import annotations
@@ -99,8 +99,17 @@ def _describe(ticket: Ticket) -> dict:
     }
 
 
-def _place(ticket: Ticket, *, level: int, team: Team | None, now: datetime) -> None:
-    """Put the (locked) ticket in ``team``'s queue at ``level``, due dates counted from now."""
+def _place(ticket: Ticket, *, level: int, team: Team | None, now: datetime) -> str:
+    """Put the (locked) ticket in ``team``'s queue at ``level``, due dates counted from now.
+
+    At another level the first answer is due again (an acknowledgement of the level: the
+    answer given below or above does not count); a move between teams of the same level keeps
+    the answer already given at this level. The SLA state starts again on time: returns the
+    state before the move, for :func:`_record_sla_reset`.
+    """
+    if level != ticket.level:
+        ticket.level_first_responded_at = None
+    previous_state = ticket.sla_state
     ticket.level = level
     ticket.team = team
     ticket.assignee = None
@@ -110,6 +119,33 @@ def _place(ticket: Ticket, *, level: int, team: Team | None, now: datetime) -> N
     targets = sla_targets_for(level=level, channel=ticket.channel, tags=ticket.tags or [])
     ticket.first_response_due_at, ticket.resolution_due_at = sla_due_dates(
         targets=targets, team=team, start=now
+    )
+    return previous_state
+
+
+def _record_sla_reset(
+    ticket: Ticket, *, previous_state: str, by: User, now: datetime, move: str
+) -> None:
+    """The move put an at-risk or breached ticket back on time: say so in its history (the
+    breach itself stays recorded by its own event). No email, no priority change."""
+    if previous_state == ticket.sla_state:
+        return
+    TicketEvent.objects.create(
+        ticket=ticket,
+        kind=TicketEventKind.SLA,
+        actor=by,
+        at=now,
+        from_value=previous_state,
+        to_value=ticket.sla_state,
+        data={
+            "move": move,
+            "first_response_due_at": ticket.first_response_due_at.isoformat()
+            if ticket.first_response_due_at
+            else None,
+            "resolution_due_at": ticket.resolution_due_at.isoformat()
+            if ticket.resolution_due_at
+            else None,
+        },
     )
 
 
@@ -153,7 +189,9 @@ def ticket_escalate(
         before = _describe(locked)
         now = timezone.now()
         level = locked.level + 1
-        _place(locked, level=level, team=team_for_level(level=level, ticket=locked), now=now)
+        previous_state = _place(
+            locked, level=level, team=team_for_level(level=level, ticket=locked), now=now
+        )
         locked = _save(locked)
         TicketEvent.objects.create(
             ticket=locked,
@@ -164,6 +202,9 @@ def ticket_escalate(
             to_value=str(level),
             reason=reason,
             data={"from": before, "to": _describe(locked)},
+        )
+        _record_sla_reset(
+            locked, previous_state=previous_state, by=by, now=now, move=TicketEventKind.ESCALATED
         )
         if level == 3:
             _open_mediation_case(ticket=locked, by=by, reason=reason)
@@ -188,7 +229,9 @@ def ticket_send_back(
         before = _describe(locked)
         now = timezone.now()
         level = locked.level - 1
-        _place(locked, level=level, team=team_for_level(level=level, ticket=locked), now=now)
+        previous_state = _place(
+            locked, level=level, team=team_for_level(level=level, ticket=locked), now=now
+        )
         locked = _save(locked)
         TicketEvent.objects.create(
             ticket=locked,
@@ -199,6 +242,9 @@ def ticket_send_back(
             to_value=str(level),
             reason=reason,
             data={"from": before, "to": _describe(locked)},
+        )
+        _record_sla_reset(
+            locked, previous_state=previous_state, by=by, now=now, move=TicketEventKind.SENT_BACK
         )
     return locked
 
@@ -258,8 +304,9 @@ def ticket_reroute(
             raise RoutingError(_("Nothing to change."))
         now = timezone.now()
         locked.topic = new_topic
+        previous_state = locked.sla_state
         if new_level != locked.level or new_team != locked.team:
-            _place(locked, level=new_level, team=new_team, now=now)
+            previous_state = _place(locked, level=new_level, team=new_team, now=now)
         locked = _save(locked)
         decision = locked.triage_decision or {}
         after = _describe(locked)
@@ -279,6 +326,9 @@ def ticket_reroute(
                 "from": before,
                 "to": after,
             },
+        )
+        _record_sla_reset(
+            locked, previous_state=previous_state, by=by, now=now, move=TicketEventKind.REROUTED
         )
         if new_level == 3 and before["level"] != 3:
             _open_mediation_case(ticket=locked, by=by, reason=reason)

@@ -104,6 +104,7 @@ def test_a_pause_moves_a_gdpr_month_by_calendar_time():
         tags=["rgpd"],
         first_response_due_at=paris(2026, 6, 3, 12),
         first_responded_at=paris(2026, 6, 2, 12),
+        level_first_responded_at=paris(2026, 6, 2, 12),
         resolution_due_at=paris(2026, 7, 1, 12),
     )
     resume_after_pause(
@@ -119,6 +120,7 @@ def _running(**kwargs):
         created_at=paris(2026, 6, 1, 10),
         first_response_due_at=paris(2026, 6, 3, 10),
         first_responded_at=paris(2026, 6, 1, 15),
+        level_first_responded_at=paris(2026, 6, 1, 15),
         resolution_due_at=paris(2026, 6, 8, 10),
         priority=Priority.NORMAL,
     )
@@ -170,7 +172,8 @@ def test_the_sweep_marks_at_risk_then_breached_raises_priority_and_tells_the_lea
 
 
 def test_an_unanswered_first_response_puts_the_ticket_at_risk_earlier():
-    ticket = _running(first_responded_at=None)  # first answer due Wed 3 June 10:00 (18 h)
+    # First answer due Wed 3 June 10:00 (18 h).
+    ticket = _running(first_responded_at=None, level_first_responded_at=None)
     with time_machine.travel(paris(2026, 6, 2, 15), tick=False):  # 4 h left of 18
         sla_sweep()
     assert Ticket.objects.get(pk=ticket.pk).sla_state == SlaState.AT_RISK
