@@ -153,6 +153,20 @@ class LazyClassifier:
         return self._model.predict(text)
 
 
+class _RememberingClassifier:
+    """The live classifier for a dry run: each text is predicted once, though the live and
+    the draft versions both ask about it."""
+
+    def __init__(self) -> None:
+        self._lazy = LazyClassifier()
+        self._seen: dict[str, tuple[str, int, float]] = {}
+
+    def predict(self, text: str) -> tuple[str, int, float]:
+        if text not in self._seen:
+            self._seen[text] = self._lazy.predict(text)
+        return self._seen[text]
+
+
 def decide_live(facts: rules.Facts) -> rules.Decision:
     """The decision the live configuration (policy, then classifier) takes on ``facts``."""
     return rules.decide(facts=facts, policy=live_policy(), classifier=LazyClassifier())
@@ -285,6 +299,7 @@ def _short(decision: rules.Decision) -> dict[str, Any]:
         "topic": decision.topic or "",
         "priority": decision.priority,
         "rules": list(decision.matched_rules),
+        "source": decision.source,
         "explanation": decision.explanation,
     }
 
@@ -298,12 +313,21 @@ def policy_dry_run(*, version: PolicyVersion, by: User | None, limit: int = 1000
     """What ``version`` would decide on the last ``limit`` triaged tickets, next to what the
     live version decides on the same facts and where staff finally put each ticket.
 
+    Both decide as the live triage does (``decide_live``): the rules, then the classifier in
+    use where no topic rule decided and its confidence reaches each version's own threshold
+    (TRIAGE_CLASSIFIER_THRESHOLD, when set, overrides both, as in the live triage). The
+    summary counts the decisions that came from the classifier.
+
     Reads only; stores the summary on the version (a draft can be published once dry-run).
     """
     from .facts import facts_for_tickets
 
     draft_policy = policy_version_compile(version=version)
     live = live_policy()
+    classifier = _RememberingClassifier()
+    classifier_row = (
+        TriageClassifier.objects.filter(is_active=True).only("source", "created_at").first()
+    )
     tickets = list(
         Ticket.objects.exclude(status=Status.NEW)
         .select_related("brand", "programme", "viewer", "team")
@@ -315,8 +339,8 @@ def policy_dry_run(*, version: PolicyVersion, by: User | None, limit: int = 1000
     agree_live = agree_draft = 0
     for ticket in tickets:
         f = facts[ticket.pk]
-        new = _short(rules.decide(facts=f, policy=draft_policy, classifier=None))
-        old = _short(rules.decide(facts=f, policy=live, classifier=None))
+        new = _short(rules.decide(facts=f, policy=draft_policy, classifier=classifier))
+        old = _short(rules.decide(facts=f, policy=live, classifier=classifier))
         current = {
             "level": ticket.level,
             "team": ticket.team.code if ticket.team else "",
@@ -358,6 +382,12 @@ def policy_dry_run(*, version: PolicyVersion, by: User | None, limit: int = 1000
         "agreement_with_staff_live": round(agree_live / n, 4) if n else None,
         "agreement_with_staff_draft": round(agree_draft / n, 4) if n else None,
         "live_version": live.version,
+        # The classifier in use (None: none) and how many decisions it took in each version.
+        "classifier": str(classifier_row) if classifier_row else None,
+        "classifier_threshold_live": live.defaults.classifier_threshold,
+        "classifier_threshold_draft": draft_policy.defaults.classifier_threshold,
+        "classifier_live": sum(r.live["source"] == "classifier" for r in result.rows),
+        "classifier_draft": sum(r.draft["source"] == "classifier" for r in result.rows),
     }
     PolicyVersion.objects.filter(pk=version.pk).update(
         dry_run_at=timezone.now(), dry_run_summary=result.summary

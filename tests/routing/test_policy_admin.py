@@ -140,6 +140,8 @@ def test_copy_dry_run_then_publish(manager):
     result = policy_dry_run(version=draft, by=manager)
     assert result.summary["tickets"] == 3
     assert result.summary["changed"] == 3
+    assert result.summary["classifier"] is None  # none in use: rules only
+    assert (result.summary["classifier_live"], result.summary["classifier_draft"]) == (0, 0)
     assert result.summary["moves"]["level 1 → 2"] == 3
     row = result.rows[0]
     assert (row.live["level"], row.draft["level"], row.current["level"]) == (1, 2, 1)
@@ -191,3 +193,83 @@ def test_the_configuration_pages_open_for_managers(client, manager, model):
     assert (
         client.get(reverse("admin:routing_policyversion_change", args=[live.pk])).status_code == 200
     )
+
+
+# --- the dry run decides as the live triage does, classifier included ---------------------------
+
+GIBBERISH = "zorglub quantique gribouille"
+
+
+@pytest.fixture
+def trained_classifier():
+    """A tiny model that answers "sport, level 2" for words no rule knows."""
+    from routing import classifier
+    from routing.services import classifier_store
+
+    texts = [GIBBERISH] * 4 + ["blorp vermicelle tartempion"] * 4
+    model = classifier.train(
+        texts=texts, topics=["sport"] * 4 + ["praise"] * 4, levels=[2] * 4 + [1] * 4
+    )
+    return classifier_store(
+        model=model, metrics={}, source="dry-run test", examples=8, by=None, activate=True
+    )
+
+
+def _with_threshold(version, threshold):
+    PolicyVersion.objects.filter(pk=version.pk).update(
+        defaults={**version.defaults, "classifier_threshold": threshold}
+    )
+    from routing.services import reset_caches
+
+    reset_caches()
+
+
+def test_the_dry_run_uses_the_classifier_with_each_versions_threshold(
+    client, manager, trained_classifier
+):
+    live = _live()
+    draft = policy_version_copy(source=live, version="2026.4", by=manager)
+    _with_threshold(live, 1.0)  # the live version never lets the classifier decide
+    _with_threshold(draft, 0.0)  # the draft always does, where no topic rule decided
+    unknown = [ticket_triage(ticket_id=new_ticket(body=GIBBERISH).pk) for _ in range(2)]
+    ruled = ticket_triage(ticket_id=new_ticket(body=QUESTION).pk)
+    assert all(t.triage_decision["source"] != "classifier" for t in unknown)
+
+    result = policy_dry_run(version=PolicyVersion.objects.get(pk=draft.pk), by=manager)
+    s = result.summary
+    assert s["classifier"] == str(trained_classifier)
+    assert (s["classifier_threshold_live"], s["classifier_threshold_draft"]) == (1.0, 0.0)
+    assert (s["classifier_live"], s["classifier_draft"]) == (0, 2)
+    rows = {r.ticket_id: r for r in result.rows}
+    for ticket in unknown:
+        row = rows[ticket.pk]
+        assert (row.draft["source"], row.draft["topic"], row.draft["level"]) == (
+            "classifier",
+            "sport",
+            2,
+        )
+        assert row.live["source"] != "classifier" and row.changed
+    assert rows[ruled.pk].draft["source"] == "rules" and not rows[ruled.pk].changed
+
+    client.force_login(manager)
+    url = reverse("admin:routing_policyversion_dry_run", args=[draft.pk])
+    page = client.post(url).content.decode()
+    assert '<dd class="classifier-decisions">0 → 2' in page
+    assert "dry-run test" in page
+
+
+def test_the_dry_run_agrees_with_the_live_triage_on_the_same_configuration(
+    manager, trained_classifier, settings
+):
+    settings.TRIAGE_CLASSIFIER_THRESHOLD = 0.0  # overrides every version's, as in live triage
+    tickets = [ticket_triage(ticket_id=new_ticket(body=b).pk) for b in (GIBBERISH, QUESTION)]
+    draft = policy_version_copy(source=_live(), version="2026.5", by=manager)
+    result = policy_dry_run(version=draft, by=manager)
+    rows = {r.ticket_id: r for r in result.rows}
+    for ticket in tickets:
+        assert rows[ticket.pk].live["source"] == ticket.triage_decision["source"]
+        assert (rows[ticket.pk].live["level"], rows[ticket.pk].live["topic"]) == (
+            ticket.level,
+            ticket.topic,
+        )
+    assert result.summary["classifier_live"] == result.summary["classifier_draft"] == 1
