@@ -23,9 +23,11 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -44,6 +46,8 @@ ENV = {
     "LOG_LEVEL": "WARNING",
     # Only what this script starts reads this environment: no email leaves the machine.
     "EMAIL_BACKEND": "django.core.mail.backends.locmem.EmailBackend",
+    # The raw messages the intake stores, in a folder of their own removed at the end.
+    "MEDIA_ROOT": os.environ.get("BENCH_MEDIA_ROOT") or tempfile.mkdtemp(prefix="triage-bench-"),
 }
 os.environ.update(ENV)
 sys.path.insert(0, str(ROOT))
@@ -129,43 +133,99 @@ def load_messages() -> list[dict]:
         return [json.loads(line) for line in handle if line.strip()]
 
 
-def open_tickets(*, count: int, batch: int, offset: int, messages, viewers, brands) -> float:
-    """Open ``count`` tickets through the intake's write path, ``batch`` per transaction, each
-    with its first inbound message; each asks for its triage when its batch commits.
-    Returns the seconds it took."""
+NATIONAL = {"france2": "france2", "france5": "france5"}  # every other brand code: france3
+
+
+def build_inputs(*, count: int, offset: int, run: str, messages, viewers: int) -> list:
+    """What arrives, built before the clock starts (writing the mail is the sender's work):
+    raw RFC 5322 messages, one sender address per viewer slot (fresh addresses each run, so
+    that one run's history does not change the next run's decisions)."""
+    from email.message import EmailMessage
+    from email.utils import format_datetime
+
+    from django.utils import timezone
+
+    inputs = []
+    now = format_datetime(timezone.now())
+    for k in range(offset, offset + count):
+        m = messages[k % len(messages)]
+        slot = k % viewers
+        brand = NATIONAL.get(m["brand"], "france3")
+        mail = EmailMessage()
+        mail["From"] = f"Bench Viewer{slot} <bench.{run}.{slot}@example.org>"
+        mail["To"] = f"relations.telespectateurs@{brand}.example.fr"
+        mail["Subject"] = m["subject"]
+        mail["Date"] = now
+        mail["Message-ID"] = f"<bench-{run}-{k}@example.org>"
+        mail.set_content(m["body"])
+        inputs.append((bytes(mail), m, f"bench.{run}.{slot}@example.org", f"bench-{run}-{k}"))
+    return inputs
+
+
+def open_tickets(*, via: str, inputs: list, batch: int, viewers, brands) -> float:
+    """Take ``inputs`` in, ``batch`` per transaction; each new ticket asks for its triage when
+    its batch commits. Returns the seconds it took.
+
+    via "email": `email_ingest_many`, the path of `manage.py ingest_email` (parse, store the raw
+    message, flood check, `contact_intake_many`: viewers, tickets, contacts written together).
+    via "intake": `contact_intake_many` on already parsed messages (no MIME parsing, no raw file).
+    via "tickets": the former shortcut: `ticket_open` per ticket and the contacts in one INSERT
+    (no viewer look-up or creation), kept to compare with the figures measured with it.
+    """
     from django.db import transaction
 
     from contacts.models import Contact, Direction
     from contacts.services import ticket_open
+    from contacts.services.email_intake import email_ingest_many
+    from contacts.services.intake import InboundMessage, SenderIdentity, contact_intake_many
 
     started = time.monotonic()
-    opened = 0
-    while opened < count:
-        n = min(batch, count - opened)
+    for start in range(0, len(inputs), batch):
+        chunk = inputs[start : start + batch]
         with transaction.atomic():
-            contacts = []
-            for k in range(offset + opened, offset + opened + n):
-                m = messages[k % len(messages)]
-                viewer = viewers[k % len(viewers)]
-                ticket = ticket_open(
-                    channel=m["channel"],
-                    brand=brands.get(m["brand"]),
-                    viewer=viewer,
-                    subject=m["subject"],
+            if via == "email":
+                outcomes = email_ingest_many(items=[(raw, key) for raw, _, _, key in chunk])
+                bad = [o for o in outcomes if o.status != "created"]
+            elif via == "intake":
+                results = contact_intake_many(
+                    messages=[
+                        InboundMessage(
+                            channel="email",
+                            sender=SenderIdentity(email=address, name="Bench Viewer"),
+                            brand=brands.get(m["brand"]),
+                            subject=m["subject"],
+                            body_text=m["body"],
+                            message_id=f"{key}@example.org",
+                        )
+                        for _, m, address, key in chunk
+                    ]
                 )
-                contacts.append(
-                    Contact(
-                        ticket=ticket,
-                        viewer=viewer,
+                bad = [r for r in results if r.status != "created"]
+            else:
+                contacts = []
+                for i, (_, m, _, _) in enumerate(chunk):
+                    viewer = viewers[(start + i) % len(viewers)]
+                    ticket = ticket_open(
                         channel=m["channel"],
-                        direction=Direction.INBOUND,
+                        brand=brands.get(m["brand"]),
+                        viewer=viewer,
                         subject=m["subject"],
-                        body_text=m["body"],
-                        occurred_at=ticket.created_at,
                     )
-                )
-            Contact.objects.bulk_create(contacts)
-        opened += n
+                    contacts.append(
+                        Contact(
+                            ticket=ticket,
+                            viewer=viewer,
+                            channel=m["channel"],
+                            direction=Direction.INBOUND,
+                            subject=m["subject"],
+                            body_text=m["body"],
+                            occurred_at=ticket.created_at,
+                        )
+                    )
+                Contact.objects.bulk_create(contacts)
+                bad = []
+        if bad:
+            raise SystemExit(f"intake did not open a ticket: {bad[0]}")
     return time.monotonic() - started
 
 
@@ -186,9 +246,17 @@ def main() -> None:
     parser.add_argument(
         "--queued", type=int, default=3000, help="tickets queued before the worker starts"
     )
-    parser.add_argument("--batch", type=int, default=500, help="tickets per intake transaction")
+    parser.add_argument(
+        "--via",
+        choices=["email", "intake", "tickets"],
+        default="email",
+        help="intake path (see open_tickets); default: email, as `ingest_email`",
+    )
+    parser.add_argument(
+        "--batch", type=int, default=50, help="messages per intake transaction (ingest_email: 50)"
+    )
     parser.add_argument("--concurrency", type=int, default=2, help="worker processes")
-    parser.add_argument("--viewers", type=int, default=3000)
+    parser.add_argument("--viewers", type=int, default=3000, help="distinct senders")
     parser.add_argument("--timeout", type=float, default=900)
     args = parser.parse_args()
 
@@ -204,28 +272,31 @@ def main() -> None:
     purge_queue()
     messages = load_messages()
     brands = {b.code: b for b in Brand.objects.all()}
-    # Fresh senders for every run, so that one run's history (repeat contacts on the same
-    # subject) does not change the next run's decisions.
-    viewers = Viewer.objects.bulk_create(
-        [Viewer(first_name="Bench", last_name=f"Viewer{i}") for i in range(args.viewers)]
+    run = f"{int(time.time())}"
+    viewers = []
+    if args.via == "tickets":
+        viewers = Viewer.objects.bulk_create(
+            [Viewer(first_name="Bench", last_name=f"Viewer{i}") for i in range(args.viewers)]
+        )
+    queued_inputs = build_inputs(
+        count=args.queued, offset=0, run=run, messages=messages, viewers=args.viewers
+    )
+    burst_inputs = build_inputs(
+        count=args.tickets, offset=args.queued, run=run, messages=messages, viewers=args.viewers
     )
     leftovers = Ticket.objects.filter(status=Status.NEW).count()
     if leftovers:
         print(f"note: {leftovers} tickets were already new (they are triaged along)")
     print(
         f"database {DATABASE_URL.rsplit('/', 1)[1]}, broker {BROKER_URL}, one worker of "
-        f"{args.concurrency} processes, TRIAGE_BATCH_SIZE={settings.TRIAGE_BATCH_SIZE}"
+        f"{args.concurrency} processes, TRIAGE_BATCH_SIZE={settings.TRIAGE_BATCH_SIZE}, "
+        f"intake via {args.via}, {args.batch} per transaction, load {_load()}"
     )
 
     # 1. Throughput: tickets queued while no worker runs, then one worker empties the queue.
     first_id = (Ticket.objects.aggregate(m=Max("id"))["m"] or 0) + 1
     seconds = open_tickets(
-        count=args.queued,
-        batch=args.batch,
-        offset=0,
-        messages=messages,
-        viewers=viewers,
-        brands=brands,
+        via=args.via, inputs=queued_inputs, batch=args.batch, viewers=viewers, brands=brands
     )
     queued = Ticket.objects.filter(id__gte=first_id)
     print(f"queued {args.queued} tickets in {seconds:.1f} s ({args.queued / seconds:.0f}/s)")
@@ -240,26 +311,21 @@ def main() -> None:
             f"({args.queued} queued tickets triaged in {busy:.1f} s by one worker)"
         )
 
-        # 2. The burst: tickets opened in batches while the worker triages them.
+        # 2. The burst: tickets taken in, batch by batch, while the worker triages them.
         first_id = (Ticket.objects.aggregate(m=Max("id"))["m"] or 0) + 1
         started = time.monotonic()
         seconds = open_tickets(
-            count=args.tickets,
-            batch=args.batch,
-            offset=args.queued,
-            messages=messages,
-            viewers=viewers,
-            brands=brands,
+            via=args.via, inputs=burst_inputs, batch=args.batch, viewers=viewers, brands=brands
         )
         burst = Ticket.objects.filter(id__gte=first_id)
         print(
-            f"burst: opened {args.tickets} tickets in {seconds:.1f} s "
-            f"({args.tickets / seconds:.0f}/s, {args.batch} per transaction)"
+            f"burst: took in {args.tickets} messages in {seconds:.1f} s "
+            f"({args.tickets / seconds:.0f}/s, {args.batch} per transaction, worker running)"
         )
         total = wait_triaged(burst, since=started, timeout=args.timeout)
         print(
-            f"burst of {args.tickets} new tickets, first opened to all triaged: {total:.1f} s "
-            f"(aim: under 60 s)"
+            f"burst of {args.tickets} new tickets, first taken in to all triaged: {total:.1f} s "
+            f"(aim: under 60 s), load {_load()}"
         )
         levels = {level: burst.filter(level=level).count() for level in (1, 2, 3)}
         share = ", ".join(f"level {k}: {v / args.tickets:.0%}" for k, v in levels.items())
@@ -267,6 +333,12 @@ def main() -> None:
     finally:
         stop_worker(worker)
         print("worker stopped")
+        if not os.environ.get("BENCH_MEDIA_ROOT"):
+            shutil.rmtree(ENV["MEDIA_ROOT"], ignore_errors=True)
+
+
+def _load() -> str:
+    return " ".join(f"{x:.2f}" for x in os.getloadavg())
 
 
 if __name__ == "__main__":
