@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 from datetime import timedelta
 
@@ -52,49 +53,84 @@ def ticket_triage(*, ticket_id: int, batch: int = 1) -> Ticket | None:
 
     Returns ticket ``ticket_id`` triaged, or None when there was nothing to do.
     """
+    triaged = _triage_batch([ticket_id], size=batch, take_along=batch > 1)
+    return next((t for t in triaged if t.pk == ticket_id), None)
+
+
+def ticket_triage_many(
+    *, ticket_ids: list[int], batch: int = 0, take_along: bool = False
+) -> list[Ticket]:
+    """Triage these tickets, those still `new`, as `ticket_triage` does each: exactly once, under
+    row locks and a conditional update on `new`. One transaction per ``batch`` tickets
+    (TRIAGE_BATCH_SIZE by default): one claim, one read of the facts, one UPDATE, one INSERT of
+    the events, one commit for the lot. What the intake sends when a batch of new tickets
+    commits (one message for the batch instead of one per ticket).
+
+    A ticket another worker holds (locked) is left to it. With ``take_along`` (real workers),
+    a transaction with fewer tickets than ``batch`` also takes other waiting tickets along, as
+    `ticket_triage` does with ``batch`` > 1. Returns the tickets of ``ticket_ids`` this call
+    triaged (not those taken along).
+    """
+    size = batch or settings.TRIAGE_BATCH_SIZE
+    wanted = set(ticket_ids)
+    triaged: list[Ticket] = []
+    ids = list(dict.fromkeys(ticket_ids))
+    for start in range(0, len(ids), size):
+        chunk = ids[start : start + size]
+        done = _triage_batch(chunk, size=size, take_along=take_along)
+        triaged += [t for t in done if t.pk in wanted]
+    return triaged
+
+
+def _triage_batch(ticket_ids: list[int], *, size: int, take_along: bool) -> list[Ticket]:
+    """One transaction: claim ``ticket_ids`` still new (with ``take_along``, other waiting
+    tickets too, up to ``size`` in all), decide and store them all. Returns every ticket it
+    triaged."""
     # Cheap looks first: most redelivered or batched-away messages end here. A ticket this
     # process triaged in a batch needs no query at all (it never goes back to `new`).
-    if ticket_id in config_cache.recently_triaged:
-        return None
-    if not Ticket.objects.filter(pk=ticket_id, status=Status.NEW).exists():
-        return None
+    ids = [pk for pk in ticket_ids if pk not in config_cache.recently_triaged]
+    if not ids:
+        return []
+    if not Ticket.objects.filter(pk__in=ids, status=Status.NEW).exists():
+        return []
     with transaction.atomic():
         _commit_without_waiting_for_disk()
-        claimed = _claim(ticket_id=ticket_id, batch=batch)
+        claimed = _claim(ticket_ids=ids, size=size if take_along else 0)
         if not claimed:
-            return None
+            return []
         tickets = list(
             Ticket.objects.select_related("brand", "programme", "viewer")
             .filter(pk__in=claimed, status=Status.NEW)
             .order_by("pk")
         )
         triaged = _apply(tickets)
-    if batch > 1:
+    if take_along:
         config_cache.recently_triaged.update(t.pk for t in triaged)
-    return next((t for t in triaged if t.pk == ticket_id), None)
+    return triaged
 
 
-def _claim(*, ticket_id: int, batch: int) -> list[int]:
-    """Lock ticket ``ticket_id`` if still new, then other new tickets up to ``batch`` in all.
+def _claim(*, ticket_ids: list[int], size: int) -> list[int]:
+    """Lock tickets ``ticket_ids`` still new, then other new tickets up to ``size`` in all
+    (``size`` 0: none).
 
-    When another worker holds ticket ``ticket_id`` (it is in that worker's batch), take up to
-    ``batch`` other waiting tickets instead. SQLite has no row locks: its transactions take
+    When another worker holds all of ``ticket_ids`` (they are in that worker's batch), take up
+    to ``size`` other waiting tickets instead. SQLite has no row locks: its transactions take
     the database's write lock from their start, so they run one at a time anyway.
     """
     locking = connection.features.has_select_for_update_skip_locked
     new = Ticket.objects.filter(status=Status.NEW)
-    own = new.filter(pk=ticket_id)
+    own = new.filter(pk__in=ticket_ids)
     if locking:
         own = own.select_for_update(skip_locked=True)
     claimed = list(own.values_list("pk", flat=True))
-    if not claimed and not (locking and batch > 1):
+    if not claimed and not (locking and size > len(ticket_ids)):
         return []
-    if batch > 1:
+    if size > len(claimed) and size > len(ticket_ids):
         # The partial index on `new` tickets by creation date serves this query.
-        others = new.exclude(pk=ticket_id).order_by("created_at", "id")
+        others = new.exclude(pk__in=ticket_ids).order_by("created_at", "id")
         if locking:
             others = others.select_for_update(skip_locked=True)
-        claimed += list(others.values_list("pk", flat=True)[: batch - len(claimed)])
+        claimed += list(others.values_list("pk", flat=True)[: size - len(claimed)])
     return claimed
 
 
@@ -162,12 +198,53 @@ def _apply(tickets: list[Ticket]) -> list[Ticket]:
                 },
             )
         )
-    changed = Ticket.objects.filter(status=Status.NEW).bulk_update(tickets, _TRIAGE_FIELDS)
+    changed = _store(tickets)
     if changed != len(tickets):
         # Cannot happen under the row locks; should it, the whole batch is left to retry.
         raise RuntimeError(f"triage batch: {changed} of {len(tickets)} tickets were still new")
     TicketEvent.objects.bulk_create(events)
     return tickets
+
+
+def _store(tickets: list[Ticket]) -> int:
+    """Write the triage fields of these tickets, still conditional on `new`; returns how many
+    rows changed.
+
+    On PostgreSQL one UPDATE … FROM unnest(arrays): each column's values travel as one array
+    parameter. Django's bulk_update builds a CASE WHEN per field and ticket instead (750
+    expressions for 50 tickets), whose compilation took about two thirds of a triage's time.
+    """
+    if connection.vendor != "postgresql":
+        return Ticket.objects.filter(status=Status.NEW).bulk_update(tickets, _TRIAGE_FIELDS)
+    qn = connection.ops.quote_name
+    pk_field = Ticket._meta.pk
+    fields = [pk_field, *(Ticket._meta.get_field(name) for name in _TRIAGE_FIELDS)]
+    arrays, columns, sets, params = [], [], [], []
+    for field in fields:
+        values = [getattr(ticket, field.attname) for ticket in tickets]
+        column = qn(field.column)
+        if field.get_internal_type() == "JSONField":
+            # As text, read back as jsonb: encoded with the field's own encoder, as save() does.
+            params.append([json.dumps(v, cls=field.encoder) for v in values])
+            arrays.append("%s::text[]")
+            read = f"v.{column}::jsonb"
+        else:
+            params.append([field.get_db_prep_save(v, connection) for v in values])
+            arrays.append(f"%s::{field.cast_db_type(connection)}[]")
+            read = f"v.{column}"
+        columns.append(column)
+        if field is not pk_field:
+            sets.append(f"{column} = {read}")
+    table, pk = qn(Ticket._meta.db_table), qn(Ticket._meta.pk.column)
+    status = qn(Ticket._meta.get_field("status").column)
+    sql = (
+        f"UPDATE {table} AS t SET {', '.join(sets)} "
+        f"FROM unnest({', '.join(arrays)}) AS v({', '.join(columns)}) "
+        f"WHERE t.{pk} = v.{pk} AND t.{status} = %s"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [*params, str(Status.NEW)])
+        return cursor.rowcount
 
 
 def _commit_without_waiting_for_disk() -> None:
@@ -195,11 +272,12 @@ def _facts_summary(facts: rules.Facts) -> dict:
 
 def triage_sweep_stalled(*, older_than: timedelta | None = None, limit: int = 2000) -> int:
     """Enqueue the triage again for tickets left `new` longer than ``older_than`` (a message
-    lost by the broker, a worker killed mid-task). Re-enqueuing a ticket whose first message
-    is merely late is harmless: the task is idempotent. Returns how many were enqueued."""
+    lost by the broker, a worker killed mid-task), TRIAGE_BATCH_SIZE tickets per message.
+    Re-enqueuing a ticket whose first message is merely late is harmless: the task is
+    idempotent. Returns how many were enqueued."""
     from frt_crm.celery import enqueue_on_commit
 
-    from ..tasks import triage_ticket
+    from ..tasks import triage_tickets
 
     older_than = older_than or timedelta(minutes=settings.TRIAGE_STALLED_AFTER_MINUTES)
     cutoff = timezone.now() - older_than
@@ -208,8 +286,9 @@ def triage_sweep_stalled(*, older_than: timedelta | None = None, limit: int = 20
         .order_by("created_at")
         .values_list("pk", flat=True)[:limit]
     )
-    for ticket_id in ids:
-        enqueue_on_commit(triage_ticket, ticket_id)
+    size = settings.TRIAGE_BATCH_SIZE
+    for start in range(0, len(ids), size):
+        enqueue_on_commit(triage_tickets, ids[start : start + size])
     if ids:
         logger.warning("triage sweep: %d ticket(s) left new were enqueued again", len(ids))
     return len(ids)

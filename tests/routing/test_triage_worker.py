@@ -57,3 +57,47 @@ def test_a_burst_is_triaged_once_each_by_the_worker():
     events = TicketEvent.objects.filter(ticket_id__in=ids, kind=TicketEventKind.TRIAGED)
     assert events.count() == len(ids)
     assert set(tickets.values_list("level", flat=True)) == {1, 2, 3}
+
+
+def test_an_intake_batch_is_triaged_by_batch_messages_once_each():
+    from contacts.services.tickets import TicketOpening, ticket_open_many
+
+    viewer = ViewerFactory()
+    with transaction.atomic():
+        opened = ticket_open_many(
+            openings=[
+                TicketOpening(
+                    channel="email",
+                    brand=brand("france2"),
+                    viewer=viewer,
+                    subject=MESSAGES[i % len(MESSAGES)][0],
+                )
+                for i in range(120)
+            ]
+        )
+        Contact.objects.bulk_create(
+            [
+                Contact(
+                    ticket=ticket,
+                    viewer=viewer,
+                    channel="email",
+                    direction=Direction.INBOUND,
+                    subject=MESSAGES[i % len(MESSAGES)][0],
+                    body_text=MESSAGES[i % len(MESSAGES)][1],
+                    occurred_at=ticket.created_at,
+                )
+                for i, ticket in enumerate(opened)
+            ]
+        )
+    ids = [t.pk for t in opened]
+    tickets = Ticket.objects.filter(pk__in=ids)
+    deadline = time.monotonic() + 90
+    while tickets.filter(status=Status.NEW).exists() and time.monotonic() < deadline:
+        time.sleep(0.5)
+    assert not tickets.filter(status=Status.NEW).exists(), (
+        "no worker triaged the tickets within 90 s (is a worker consuming the triage queue?)"
+    )
+    events = TicketEvent.objects.filter(ticket_id__in=ids, kind=TicketEventKind.TRIAGED)
+    assert events.count() == len(ids)
+    assert set(tickets.values_list("version", flat=True)) == {2}
+    assert set(tickets.values_list("level", flat=True)) == {1, 2, 3}
