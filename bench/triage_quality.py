@@ -38,6 +38,9 @@ NEWS_PROGRAMMES = frozenset(
     {
         "Journal de 20h",
         "Journal de 13h",
+        # The same programmes as the data sets also spell them.
+        "Journal de 20 heures",
+        "Journal de 13 heures",
         "19/20",
         "12/13",
         "Télématin",

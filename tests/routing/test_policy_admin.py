@@ -25,9 +25,9 @@ def _live():
 
 def test_the_default_policy_ships_as_the_live_version():
     live = _live()
-    assert live.version == "2026.1"
+    assert live.version == "2026.2"
     assert live.rules.count() > 20
-    assert live_policy().version == "2026.1"
+    assert live_policy().version == "2026.2"
 
 
 def _formset_data(version, rows, **extra):
@@ -67,7 +67,7 @@ def _rule(**kwargs):
 
 @pytest.fixture
 def draft(manager):
-    draft = PolicyVersion.objects.create(version="2026.2", defaults={}, lexicons={})
+    draft = PolicyVersion.objects.create(version="2027.1", defaults={}, lexicons={})
     return draft
 
 
@@ -125,7 +125,7 @@ def test_only_managers_reach_the_policy(client, srt):
 
 def test_copy_dry_run_then_publish(manager):
     source = _live()
-    draft = policy_version_copy(source=source, version="2026.2", by=manager)
+    draft = policy_version_copy(source=source, version="2027.1", by=manager)
     assert draft.rules.count() == source.rules.count()
     for _ in range(3):
         ticket_triage(ticket_id=new_ticket(body=QUESTION).pk)
@@ -154,7 +154,7 @@ def test_copy_dry_run_then_publish(manager):
 
     reset_caches()  # on_commit does it in production; tests run in one transaction
     ticket = ticket_triage(ticket_id=new_ticket(body=QUESTION).pk)
-    assert ticket.triage_policy_version == "2026.2"
+    assert ticket.triage_policy_version == "2027.1"
     assert ticket.level == 2
 
 

@@ -34,6 +34,8 @@ DATA = Path(__file__).resolve().parent.parent / "data" / "triage_examples.jsonl"
 NEWS_PROGRAMMES = {
     "Journal de 20h",
     "Journal de 13h",
+    "Journal de 20 heures",
+    "Journal de 13 heures",
     "19/20",
     "12/13",
     "Télématin",
@@ -96,10 +98,36 @@ CASES: list[tuple[str, dict, dict]] = [
     (
         "grief-sport",
         {
-            "body": "Pendant le match de rugby, le commentateur a tenu des propos sexistes "
-            "sur l'arbitre. C'est indigne d'une chaîne publique.",
+            "body": "Pendant le match de rugby, vous avez montré en boucle et au ralenti les "
+            "images violentes de la blessure du joueur. C'est indigne d'une chaîne publique.",
         },
         {"level": 3, "topic": "sport", "team": "mediator-programmes"},
+    ),
+    (
+        "grief-sport-commentaire",
+        {
+            "body": "Pendant l'étape, le consultant a commenté deux fois le physique des "
+            "hôtesses du podium, sous les rires du commentateur. En 2026 !",
+        },
+        {"level": 3, "topic": "sport", "team": "mediator-programmes"},
+    ),
+    (
+        "sport-autre",
+        {
+            "brand": "france2",
+            "body": "Le Tournoi des Six Nations féminin sera-t-il sur France 2 l'an prochain ? "
+            "Les joueuses le méritent.",
+        },
+        {"level": 2, "topic": "sport", "team": "srt-france2"},
+    ),
+    (
+        "site-moderation",
+        {
+            "brand": "france3",
+            "body": "Sous l'article sur le camp de migrants, des commentaires appellent à la "
+            "violence depuis hier. Personne ne modère ?",
+        },
+        {"level": 2, "topic": "website_app", "priority": "high"},
     ),
     (
         "grief-programmes",
@@ -586,7 +614,7 @@ def test_explanation_names_rule_words_history_and_team(policy: Policy) -> None:
     assert "« médiateur »" in text
     assert "2e contact sur ce sujet" in text
     assert "Équipe mediator-programmes" in text
-    assert decision.policy_version == "2026.1"
+    assert decision.policy_version == "2026.2"
     assert decision.source == "rules"
 
 
@@ -614,7 +642,7 @@ def test_decision_as_dict_is_json_serialisable(policy: Policy) -> None:
     decision = triage(policy, "Je saisis le médiateur.")
     data = json.loads(json.dumps(decision.as_dict()))
     assert data["level"] == 3
-    assert data["policy_version"] == "2026.1"
+    assert data["policy_version"] == "2026.2"
 
 
 # --- matching --------------------------------------------------------------------------------
@@ -1018,8 +1046,8 @@ def _level_figures(policy: Policy) -> tuple[float, float]:
 
 
 @pytest.mark.xfail(
-    reason="product targets not reached honestly: policy 2026.1 measures 0.889 level accuracy "
-    "and 6/7 level-3 recall on the test split (rules tuned on train only)",
+    reason="product targets not reached honestly: policy 2026.2 measures 0.875 level accuracy "
+    "and 6/7 level-3 recall on the test split (rules tuned on train and the dev sets only)",
     strict=False,
 )
 def test_policy_reaches_product_targets_on_the_test_split(policy: Policy) -> None:
@@ -1029,10 +1057,40 @@ def test_policy_reaches_product_targets_on_the_test_split(policy: Policy) -> Non
 
 
 def test_policy_does_not_regress_on_the_test_split(policy: Policy) -> None:
-    # The figures measured for policy 2026.1; a change that lowers them needs a reason.
+    # Measured for policy 2026.2: 63/72 and 6/7 (2026.1: 64/72 and 6/7). 2026.2 was tuned on
+    # two development sets written independently of the rules; on the one held out while
+    # tuning on the other, it lifted level accuracy from 0.900 to 0.913 and level-3 recall from
+    # 0.667 to 0.741, and cost one test message. A change that lowers these needs a reason.
     accuracy, level3_recall = _level_figures(policy)
-    assert accuracy >= 0.88
+    assert accuracy >= 0.87
     assert level3_recall >= 0.85
+
+
+@pytest.mark.parametrize("name", ["triage_dev_a.jsonl", "triage_dev_b.jsonl"])
+def test_policy_keeps_its_figures_on_the_development_sets(policy: Policy, name: str) -> None:
+    # The rules were tuned on these sets (after they were written, by other authors who read
+    # only the labelling conventions): this guards against regressions, it is not a measure.
+    with (DATA.parent / name).open(encoding="utf-8") as handle:
+        rows = [json.loads(line) for line in handle if line.strip()]
+    decisions = [
+        decide(
+            facts=Facts(
+                channel=r["channel"],
+                brand=r["brand"],
+                subject=r["subject"],
+                body=r["body"],
+                programme=r["programme"],
+                programme_is_news=r["programme"] in NEWS_PROGRAMMES,
+            ),
+            policy=policy,
+        )
+        for r in rows
+    ]
+    pairs = list(zip(rows, decisions, strict=True))
+    accuracy = sum(r["level"] == d.level for r, d in pairs) / len(pairs)
+    level3 = [d.level == 3 for r, d in pairs if r["level"] == 3]
+    assert accuracy >= 0.97
+    assert sum(level3) / len(level3) >= 0.95
 
 
 def test_decisions_are_fast(policy: Policy) -> None:

@@ -83,14 +83,14 @@ def test_triage_stores_the_decision_its_reasons_and_the_policy_version():
     ticket = ticket_triage(ticket_id=ticket.pk)
     assert ticket.level == 3
     assert ticket.team.code.startswith("mediator-")
-    assert ticket.triage_policy_version == "2026.1"
+    assert ticket.triage_policy_version == "2026.2"
     assert "médiateur" in ticket.triage_explanation
     assert ticket.triage_decision["level"] == 3
     assert ticket.triage_decision["matched_rules"]
     assert ticket.first_response_due_at and ticket.resolution_due_at
     event = TicketEvent.objects.get(ticket=ticket, kind=TicketEventKind.TRIAGED)
     assert event.data["rules"] == ticket.triage_decision["matched_rules"]
-    assert event.data["policy_version"] == "2026.1"
+    assert event.data["policy_version"] == "2026.2"
 
 
 def test_a_request_for_information_stays_at_level_1_with_the_call_centre():
