@@ -579,6 +579,7 @@ def seed(
             )
             if resolved_at and resolved_at > now:
                 resolved_at = now
+            answered_at = (at + (resolved_at - at) / 2) if resolved_at else None
             year = timezone.localtime(at).year
             if topic in {Topic.PRAISE, Topic.PROGRAMME_INFO, Topic.PROGRAMME_REQUEST}:
                 priority = Priority.LOW
@@ -614,7 +615,8 @@ def seed(
                     "triage_policy_version": "demo",
                     "first_response_due_at": at + timedelta(days=2),
                     "resolution_due_at": due,
-                    "first_responded_at": (at + (resolved_at - at) / 2) if resolved_at else None,
+                    "first_responded_at": answered_at,
+                    "level_first_responded_at": answered_at,
                     "sla_state": SlaState.BREACHED if breached else SlaState.OK,
                     "resolved_at": resolved_at,
                     "closed_at": min(resolved_at + timedelta(days=7), now)

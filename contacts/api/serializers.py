@@ -31,6 +31,7 @@ class TicketSerializer(serializers.ModelSerializer):
             "first_response_due_at",
             "resolution_due_at",
             "first_responded_at",
+            "level_first_responded_at",
             "sla_state",
             "resolved_at",
             "closed_at",

@@ -34,6 +34,9 @@ def test_seed_demo_loads_tickets_over_years_and_one_user_per_role(capsys):
     assert len(set(references)) == 400 and all(r.startswith("FTV-") for r in references)
     viewer = Viewer.objects.first()
     assert viewer.emails.exists() and viewer.search_text
+    # Finished demo tickets were answered at their level: their page shows no running clock.
+    finished = Ticket.objects.filter(status__in=["resolved", "closed"])
+    assert not finished.filter(level_first_responded_at__isnull=True).exists()
 
 
 def test_seed_demo_if_empty_does_nothing_the_second_time(capsys):
