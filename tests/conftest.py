@@ -5,6 +5,8 @@ Personas: `agent` (external call centre, France 2 and France 3 with its regional
 and `outsider` (an agent of France 5 only: another brand's staff).
 """
 
+import os
+
 import pytest
 
 from accounts.models import Role
@@ -118,3 +120,20 @@ def personas(agent, outsider, mailroom, srt, srt3, mediator, manager, admin_user
         "manager": manager,
         "admin": admin_user,
     }
+
+
+@pytest.fixture
+def browser():
+    """One headless Chromium per test (Playwright), with the flags CI needs."""
+    from playwright.sync_api import sync_playwright
+
+    from tests.browser import CHROMIUM, CHROMIUM_ARGS, SHOTS
+
+    # Playwright's sync API runs an event loop in this thread; the ORM calls tests make
+    # between browser steps are still plain synchronous calls.
+    os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield browser
+        browser.close()

@@ -1,6 +1,6 @@
 """Shared fixtures of the end-to-end browser tests (headless Chromium through Playwright).
 
-- `browser`: one Chromium per test, launched with the CI's flags.
+- `browser` (tests/conftest.py): one Chromium per test, launched with the CI's flags.
 - `new_page(user=None)`: a fresh browser context (French, 1366 × 900); logged in as `user`
   (whose password is the factories' default) when given.
 - `page`: an anonymous page.
@@ -22,36 +22,12 @@ from email import message_from_bytes, policy
 from pathlib import Path
 
 import pytest
-from django.conf import settings as django_settings
 
 # Playwright's sync API runs an event loop in this thread; the ORM calls tests make between
 # browser steps are still plain synchronous calls.
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 
-SHOTS = Path(django_settings.BASE_DIR) / "var" / "screenshots"
-PASSWORD = "correct horse battery staple"
-CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-dev-shm-usage",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
-
-
-@pytest.fixture
-def browser():
-    from playwright.sync_api import sync_playwright
-
-    SHOTS.mkdir(parents=True, exist_ok=True)
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield browser
-        browser.close()
+from tests.browser import PASSWORD, SHOTS  # noqa: E402
 
 
 @pytest.fixture

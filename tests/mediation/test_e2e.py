@@ -6,15 +6,14 @@ Screenshots land in var/screenshots/ (git-ignored).
 """
 
 import re
-from pathlib import Path
 
 import pytest
-from django.conf import settings
 from django.core import mail
 
 from contacts.models import Channel, Contact, Direction, Status, Topic
 from mediation.models import Case, OpinionStatus
 from mediation.services import case_open_from_escalation
+from tests.browser import PASSWORD, SHOTS
 from tests.factories import TicketFactory, ViewerFactory, brand
 from tests.markers import requires_chromium
 
@@ -23,32 +22,6 @@ pytestmark = [
     requires_chromium,
     pytest.mark.django_db(transaction=True, serialized_rollback=True),
 ]
-
-SHOTS = Path(settings.BASE_DIR) / "var" / "screenshots"
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-dev-shm-usage",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
-PASSWORD = "correct horse battery staple"
-
-
-@pytest.fixture
-def browser():
-    from playwright.sync_api import sync_playwright
-
-    SHOTS.mkdir(parents=True, exist_ok=True)
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS
-        )
-        yield browser
-        browser.close()
 
 
 def _login(browser, live_server, username):

@@ -9,16 +9,15 @@ from __future__ import annotations
 
 import os
 from datetime import timedelta
-from pathlib import Path
 
 import pytest
-from django.conf import settings
 from django.utils import timezone
 
 from accounts.models import Role
 from contacts import demo as contacts_demo
 from reporting.demo import seed_activity
 from reporting.services.rollups import rollup_rebuild
+from tests.browser import PASSWORD, SHOTS
 from tests.factories import UserFactory
 from tests.markers import requires_chromium
 
@@ -32,18 +31,6 @@ pytestmark = [
     pytest.mark.django_db(transaction=True, serialized_rollback=True),
 ]
 
-SHOTS = Path(settings.BASE_DIR) / "var" / "screenshots"
-PASSWORD = "correct horse battery staple"
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-dev-shm-usage",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 TABS = [
     ("overview", "/dashboards/"),
     ("volumes", "/dashboards/volumes/?dimension=topic"),
@@ -52,20 +39,6 @@ TABS = [
     ("trends", "/dashboards/trends/"),
     ("cost", "/dashboards/cost/"),
 ]
-
-
-@pytest.fixture
-def browser():
-    from playwright.sync_api import sync_playwright
-
-    SHOTS.mkdir(parents=True, exist_ok=True)
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium"),
-            args=CHROMIUM_ARGS,
-        )
-        yield browser
-        browser.close()
 
 
 def login(browser, live_server, user):
