@@ -105,6 +105,13 @@ class Model:
             results.append((str(topic_classes[t_best]), int(level_classes[l_best]), confidence))
         return results
 
+    def level_probability(self, text: str, level: int) -> float:
+        """The level model's probability that ``text`` belongs at ``level`` (0 if unseen)."""
+        classes = [int(c) for c in self.level_pipeline.classes_]
+        if level not in classes:
+            return 0.0
+        return float(self.level_pipeline.predict_proba([text])[0][classes.index(level)])
+
     def dumps(self) -> bytes:
         """Pickled bytes, tagged with the scikit-learn version (trusted storage only)."""
         payload = {"format": _FORMAT, "sklearn": sklearn.__version__, "model": self}

@@ -147,7 +147,11 @@ class Decision:
 
 
 class TopicClassifier(Protocol):
-    """Anything with ``predict(text) -> (topic, level, confidence)``, e.g. ``classifier.Model``."""
+    """Anything with ``predict(text) -> (topic, level, confidence)``, e.g. ``classifier.Model``.
+
+    A classifier may also offer ``level_probability(text, level) -> float``: the policy's
+    second opinion (``Defaults.review_threshold``) uses it when present.
+    """
 
     def predict(self, text: str) -> tuple[str, int, float]: ...
 
@@ -301,6 +305,12 @@ class Defaults:
     topic: str | None = None
     priority: str = "normal"
     classifier_threshold: float = 0.7
+    # Second opinion: a message the rules leave at level 1 goes to ``review_level`` when the
+    # classifier gives level 3 at least this probability (None: never). A mediator's case
+    # left at level 1 is the worst error; the service that receives it can escalate or send
+    # it back in one step.
+    review_threshold: float | None = None
+    review_level: int = 2
     # An escalated case is never handled as "low": levels 2 and 3 imply at least this priority.
     min_priority_by_level: Mapping[int, str] = field(
         default_factory=lambda: {2: "normal", 3: "normal"}
@@ -321,6 +331,10 @@ class Defaults:
             raise ValueError(f"defaults.priority must be one of {PRIORITIES}")
         if not 0.0 <= self.classifier_threshold <= 1.0:
             raise ValueError("classifier_threshold must be between 0 and 1")
+        if self.review_threshold is not None and not 0.0 <= self.review_threshold <= 1.0:
+            raise ValueError("review_threshold must be between 0 and 1")
+        if self.review_level not in (2, 3):
+            raise ValueError("review_level must be 2 or 3")
         # JSON object keys are strings: accept "2" as well as 2.
         object.__setattr__(
             self,
@@ -819,12 +833,10 @@ class _CompiledRule:
         shown = [
             (start, end, p)
             for start, end, p in spans
-            if not any(
-                s <= start and end <= e and (e - s) > (end - start) for s, e, _ in spans
-            )
+            if not any(s <= start and end <= e and (e - s) > (end - start) for s, e, _ in spans)
         ]
         words: list[str] = []
-        for start, end, pattern in sorted(shown, key=lambda span: span[0]):
+        for start, end, _pattern in sorted(shown, key=lambda span: span[0]):
             excerpt = ctx.text.excerpt(start, end - start)
             if excerpt not in words:
                 words.append(excerpt)
@@ -936,7 +948,25 @@ def decide(*, facts: Facts, policy: Policy, classifier: TopicClassifier | None =
         if level < floor:
             level = floor
             level_reasons = [m for m in floors if m.rule.actions.min_level == floor]
-    if not level_reasons:
+    review_note = ""
+    if (
+        level == 1
+        and classifier is not None
+        and defaults.review_threshold is not None
+        and not caps
+        and hasattr(classifier, "level_probability")
+    ):
+        chance = float(classifier.level_probability(facts.text, 3))
+        if chance >= defaults.review_threshold:
+            level, level_reasons = defaults.review_level, []
+            review_note = (
+                f"second avis du classifieur statistique : saisine de niveau 3 probable "
+                f"(probabilité {_french_number(chance)}), relecture au niveau "
+                f"{defaults.review_level}"
+            )
+            if source == "default":
+                source = "classifier"
+    if not level_reasons and not review_note:
         # The topic gave the level; modifiers asking for that very level say more about why
         # (an explicit request for the mediator tells more than "editorial dispute").
         level_reasons = [
@@ -961,10 +991,13 @@ def decide(*, facts: Facts, policy: Policy, classifier: TopicClassifier | None =
     tags: list[str] = []
     for found in applied:
         tags.extend(t for t in found.rule.actions.tags if t not in tags)
+    if review_note:
+        tags.append("second-avis")
 
     explanation = _explain(
         level=level,
         level_reasons=level_reasons,
+        review_note=review_note,
         base_reason=base_reason,
         winner=winner,
         topic=topic,
@@ -1028,6 +1061,7 @@ def _explain(
     *,
     level: int,
     level_reasons: Sequence[_Match],
+    review_note: str,
     base_reason: str,
     winner: _Match | None,
     topic: str | None,
@@ -1057,7 +1091,13 @@ def _explain(
 
     label = _topic_label(topic, defaults)
     sentences: list[str] = []
-    if level_reasons:
+    if review_note:
+        sentences.append(f"Niveau {level} — {review_note}")
+        if winner is not None:
+            sentences.append(f"Sujet « {label} » — {say([winner])}")
+        elif topic:
+            sentences.append(f"Sujet « {label} » — {base_reason}")
+    elif level_reasons:
         sentences.append(f"Niveau {level} — {say(level_reasons)}")
         if winner is not None:
             sentences.append(f"Sujet « {label} » — {say([winner])}")

@@ -121,8 +121,9 @@ def live_policy() -> rules.Policy:
 
 
 def live_classifier() -> classifier_module.Model | None:
-    """The classifier in use, or None."""
-    active_id = TriageClassifier.objects.filter(is_active=True).values_list("pk", flat=True).first()
+    """The classifier in use, or None (its id is cached like the live policy's: the second
+    opinion asks on most decisions)."""
+    active_id = config_cache.cached("active_classifier_id", _active_classifier_id)
     if active_id is None:
         return None
     cached = _cache.classifier
@@ -138,19 +139,27 @@ def live_classifier() -> classifier_module.Model | None:
 
 
 class LazyClassifier:
-    """Looks the classifier up only when ``rules.decide`` asks (no topic rule matched): most
-    decisions never need it, and then cost no query."""
+    """Looks the classifier up only when ``rules.decide`` asks (no topic rule matched, or the
+    second opinion on a level-1 decision): other decisions never need it."""
 
     def __init__(self) -> None:
         self._model: classifier_module.Model | None = None
         self._loaded = False
 
-    def predict(self, text: str) -> tuple[str, int, float]:
+    def _get(self) -> classifier_module.Model | None:
         if not self._loaded:
             self._model, self._loaded = live_classifier(), True
-        if self._model is None:
+        return self._model
+
+    def predict(self, text: str) -> tuple[str, int, float]:
+        model = self._get()
+        if model is None:
             return ("", 1, -1.0)  # below any threshold: the classifier does not decide
-        return self._model.predict(text)
+        return model.predict(text)
+
+    def level_probability(self, text: str, level: int) -> float:
+        model = self._get()
+        return 0.0 if model is None else model.level_probability(text, level)
 
 
 class _RememberingClassifier:
@@ -160,11 +169,18 @@ class _RememberingClassifier:
     def __init__(self) -> None:
         self._lazy = LazyClassifier()
         self._seen: dict[str, tuple[str, int, float]] = {}
+        self._chances: dict[tuple[str, int], float] = {}
 
     def predict(self, text: str) -> tuple[str, int, float]:
         if text not in self._seen:
             self._seen[text] = self._lazy.predict(text)
         return self._seen[text]
+
+    def level_probability(self, text: str, level: int) -> float:
+        key = (text, level)
+        if key not in self._chances:
+            self._chances[key] = self._lazy.level_probability(text, level)
+        return self._chances[key]
 
 
 def decide_live(facts: rules.Facts) -> rules.Decision:

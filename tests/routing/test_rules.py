@@ -905,6 +905,82 @@ def test_modifiers_still_apply_on_top_of_the_classifier(policy: Policy) -> None:
     assert (decision.topic, decision.level, decision.source) == ("programme_info", 2, "classifier")
 
 
+class SecondOpinion(FakeClassifier):
+    """A classifier that also says how likely level 3 is."""
+
+    def __init__(self, level3: float) -> None:
+        super().__init__("programme_info", 1, 0.0)
+        self.level3 = level3
+
+    def level_probability(self, text: str, level: int) -> float:
+        return self.level3 if level == 3 else (1.0 - self.level3) / 2
+
+
+# Rules leave it at level 1 (a programme question); nothing in it names a grievance.
+INDIRECT = "Qui a choisi les invités du débat d'hier ? On voit bien de quel côté vous êtes."
+
+
+def test_second_opinion_sends_a_likely_mediator_case_for_review_at_level_2(
+    policy: Policy,
+) -> None:
+    assert triage(policy, INDIRECT).level == 1
+    decision = decide(
+        facts=Facts(channel="web", brand="france2", body=INDIRECT),
+        policy=policy,
+        classifier=SecondOpinion(0.62),
+    )
+    assert (decision.level, decision.team) == (2, "srt-france2")
+    assert "second-avis" in decision.tags
+    assert decision.explanation.startswith(
+        "Niveau 2 — second avis du classifieur statistique : saisine de niveau 3 probable "
+        "(probabilité 0,62), relecture au niveau 2."
+    )
+
+
+def test_second_opinion_below_its_threshold_changes_nothing(policy: Policy) -> None:
+    decision = decide(
+        facts=Facts(channel="web", brand="france2", body=INDIRECT),
+        policy=policy,
+        classifier=SecondOpinion(0.29),
+    )
+    assert decision.level == 1
+    assert "second-avis" not in decision.tags
+
+
+def test_second_opinion_respects_a_how_to_cap_and_a_policy_without_it(policy: Policy) -> None:
+    how_to = "Comment activer les sous-titres sur ma télévision ?"
+    assert triage(policy, how_to).level == 1
+    capped = decide(
+        facts=Facts(channel="web", brand="france2", body=how_to),
+        policy=policy,
+        classifier=SecondOpinion(0.9),
+    )
+    assert capped.level == 1
+    data = policy_to_dict(policy)
+    data["defaults"]["review_threshold"] = None
+    without = decide(
+        facts=Facts(channel="web", brand="france2", body=INDIRECT),
+        policy=policy_from_dict(data),
+        classifier=SecondOpinion(0.9),
+    )
+    assert without.level == 1
+
+
+def test_second_opinion_can_send_straight_to_the_mediators(policy: Policy) -> None:
+    data = policy_to_dict(policy)
+    data["defaults"]["review_level"] = 3
+    decision = decide(
+        facts=Facts(channel="web", brand="france2", body=INDIRECT),
+        policy=policy_from_dict(data),
+        classifier=SecondOpinion(0.5),
+    )
+    assert decision.level == 3
+    assert decision.team.startswith("mediator-")
+    data["defaults"]["review_level"] = 1
+    with pytest.raises(ValueError):
+        policy_from_dict(data)
+
+
 def test_trained_classifier_round_trips_and_predicts() -> None:
     from routing import classifier as clf
 
@@ -927,6 +1003,9 @@ def test_trained_classifier_round_trips_and_predicts() -> None:
     assert 0.0 < confidence <= 1.0
     restored = clf.loads(model.dumps())
     assert restored.predict("le replay bloque encore") == (topic, level, confidence)
+    chances = [model.level_probability("le replay bloque encore", n) for n in (1, 2, 3)]
+    assert chances[2] == 0.0  # never seen at level 3
+    assert sum(chances) == pytest.approx(1.0)
     scores = clf.cross_validate(texts=texts * 3, topics=topics * 3, levels=levels * 3, folds=3)
     assert 0.0 <= scores["topic_accuracy"] <= 1.0
     with pytest.raises(ValueError):
