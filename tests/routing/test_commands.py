@@ -87,11 +87,17 @@ def test_train_classifier_from_a_jsonl_train_split(tmp_path):
     test = [r for r in rows if r["id"][-1] in "05"][:5]
     sample = tmp_path / "sample.jsonl"
     sample.write_text("".join(json.dumps(r) + "\n" for r in train + test), encoding="utf-8")
+    # Another labelled file (ids of its own, ending in 0 or 5 too) is taken whole.
+    extra = tmp_path / "extra.jsonl"
+    extra_rows = [dict(r, id=f"dev-{n:04d}") for n, r in enumerate(train[:10], start=1)]
+    extra.write_text("".join(json.dumps(r) + "\n" for r in extra_rows), encoding="utf-8")
     out = io.StringIO()
     call_command(
         "train_classifier",
         "--jsonl",
         str(sample),
+        "--jsonl",
+        str(extra),
         "--folds",
         "2",
         "--min-examples",
@@ -99,10 +105,10 @@ def test_train_classifier_from_a_jsonl_train_split(tmp_path):
         stdout=out,
     )
     text = out.getvalue()
-    assert "50 examples" in text
+    assert "60 examples from sample.jsonl + extra.jsonl" in text
     assert "level accuracy" in text and "topic accuracy" in text
     stored = TriageClassifier.objects.get(is_active=True)
-    assert stored.examples == 50
+    assert stored.examples == 60
     assert 0.0 < stored.metrics["level_accuracy"] <= 1.0
 
 

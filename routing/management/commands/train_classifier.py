@@ -33,7 +33,9 @@ def _from_jsonl(path: Path, split: str) -> tuple[list[str], list[str], list[int]
         try:
             row = json.loads(line)
             row_id = str(row.get("id", ""))
-            if split != "all" and row_id:
+            # The split is the fixed one of the synthetic data set (ids syn-NNNN); other
+            # labelled files (development sets, exports) are taken whole.
+            if split != "all" and row_id.startswith("syn-"):
                 in_test = row_id[-1:] in ("0", "5")
                 if (split == "test") != in_test:
                     continue
@@ -78,12 +80,18 @@ class Command(BaseCommand):
     help = "Train the triage classifier (resolved tickets, or --jsonl) and report its accuracy."
 
     def add_arguments(self, parser):
-        parser.add_argument("--jsonl", type=Path, help="labelled JSON lines instead of tickets")
+        parser.add_argument(
+            "--jsonl",
+            type=Path,
+            action="append",
+            help="labelled JSON lines instead of tickets (repeat for several files)",
+        )
         parser.add_argument(
             "--split",
             choices=["train", "test", "all"],
             default="train",
-            help="with --jsonl: ids not ending in 0/5 (train, default), ending in 0/5, or all",
+            help="with --jsonl, for the synthetic data set's ids (syn-…): not ending in 0/5 "
+            "(train, default), ending in 0/5, or all; other files are taken whole",
         )
         parser.add_argument("--limit", type=int, default=50000, help="most recent tickets")
         parser.add_argument("--folds", type=int, default=5)
@@ -95,8 +103,12 @@ class Command(BaseCommand):
 
     def handle(self, *args, **options):
         if options["jsonl"]:
-            texts, topics, levels = _from_jsonl(options["jsonl"], options["split"])
-            source = f"{options['jsonl'].name} ({options['split']})"
+            texts, topics, levels = [], [], []
+            for path in options["jsonl"]:
+                more = _from_jsonl(path, options["split"])
+                texts, topics, levels = texts + more[0], topics + more[1], levels + more[2]
+            names = " + ".join(path.name for path in options["jsonl"])
+            source = f"{names} ({options['split']})"
         else:
             texts, topics, levels = _from_tickets(options["limit"])
             source = "resolved tickets"
