@@ -2,15 +2,16 @@
 three sets written later, independently of the rules.
 
     .venv/bin/python bench/triage_quality.py            # figures on the test split
-    .venv/bin/python bench/triage_quality.py --split heldout_c      # the held-out set
+    .venv/bin/python bench/triage_quality.py --split heldout_d      # the held-out set
     .venv/bin/python bench/triage_quality.py --split train --errors   # for tuning the rules
     .venv/bin/python bench/triage_quality.py --split dev_a --errors   # development sets
 
 Train = ids not ending in 0 or 5, test = ids ending in 0 or 5 (see the data set's README).
-``dev_a``, ``dev_b`` and ``heldout_c`` (tests/data/triage_dev_*.jsonl, triage_heldout_c.jsonl)
-were written by three other authors who read only the data set's labelling conventions, never
-its messages nor the rules. The rules are tuned on train and the two dev sets; test and
-heldout_c are only measured (``--errors`` is refused there), so that their figures stay honest.
+``dev_a``, ``dev_b``, ``dev_c`` and ``heldout_d`` (tests/data/triage_dev_*.jsonl,
+triage_heldout_d.jsonl) were written by four other authors who read only the data set's
+labelling conventions, never its messages nor the rules. The rules are tuned on train and the
+dev sets; test and heldout_d are only measured (``--errors`` is refused there), so that their
+figures stay honest.
 The classifier learns from train and the dev sets, never from the split being measured.
 
 All four sets are synthetic: read their figures as a check of the policy, not as production
@@ -62,9 +63,12 @@ NEWS_PROGRAMMES = frozenset(
 DEV_SETS = {
     "dev_a": ROOT / "tests" / "data" / "triage_dev_a.jsonl",
     "dev_b": ROOT / "tests" / "data" / "triage_dev_b.jsonl",
+    # Held out at first (policy 2026.2 measured 0.860 level accuracy and 0.52 level-3 recall
+    # on it before any tuning), then tuned on; set D took its place.
+    "dev_c": ROOT / "tests" / "data" / "triage_dev_c.jsonl",
 }
 # Written last, by a third author with the same instructions and never tuned on: measured only.
-HELD_OUT = {"heldout_c": ROOT / "tests" / "data" / "triage_heldout_c.jsonl"}
+HELD_OUT = {"heldout_d": ROOT / "tests" / "data" / "triage_heldout_d.jsonl"}
 SPLITS = ("test", "train", *DEV_SETS, *HELD_OUT)
 
 
