@@ -674,6 +674,13 @@ class _Match:
         return f"{text} : {' ; '.join(parts)}" if parts else text
 
 
+# The first line of a letter or a message proper, after any letterhead.
+_SALUTATION = re.compile(
+    r"^[ \t]*(?:madame|monsieur|mesdames|messieurs|bonjour|bonsoir|cher|chère|dear|hello)\b",
+    re.IGNORECASE | re.MULTILINE,
+)
+
+
 class _Context:
     """Per-decision state: the facts, their texts scanned once, the signature zone lazily."""
 
@@ -688,14 +695,20 @@ class _Context:
     @property
     def signature(self) -> list[tuple[_Text, dict[_Pattern, list[int]]]]:
         """Where titles are written: the sender's name, and the letterhead and signature (the
-        first 200 and last 300 characters of the body), as (text, patterns found there)."""
+        first 200 characters of the body, up to the salutation, and its last 300), as (text,
+        patterns found there). "Madame, Monsieur, … l'ancien maire de notre commune" names
+        someone else: the letterhead ends where the letter begins."""
         if self._signature is None:
             text, body_start = self.text, self.text.part_starts[-1]
             body_end = len(text.source)
+            header_end = body_start + 200
+            salutation = _SALUTATION.search(text.source, body_start, header_end)
+            if salutation:
+                header_end = salutation.start()
             zone = [
                 i
                 for i, (start, _) in enumerate(text.spans)
-                if body_start <= start < body_start + 200 or start >= body_end - 300
+                if body_start <= start < header_end or start >= body_end - 300
             ]
             in_zone = {p: [i for i in starts if i in zone] for p, starts in self.found.items()}
             self._signature = [(text, {p: s for p, s in in_zone.items() if s})]

@@ -1185,3 +1185,22 @@ def test_decisions_are_fast(policy: Policy) -> None:
     rate = 5 * len(facts) / (time.perf_counter() - started)
     # Thousands per second on a developer machine; the bound leaves room for slow CI runners.
     assert rate > 300
+
+
+def test_a_title_after_the_salutation_names_someone_else_not_the_sender(policy: Policy) -> None:
+    letterhead = "Le Maire de Saint-Quentin\nHôtel de ville\n\nMadame, Monsieur,\n"
+    about_someone = (
+        "Madame, Monsieur,\nLe journal de lundi a annoncé le décès de M. Vasseur, ancien maire "
+        "de notre commune. Il est bien vivant. Aucun rectificatif n'a été diffusé depuis.\n"
+    )
+    tail = (
+        "La famille a reçu des dizaines d'appels de condoléances, et mon père, qui a 97 ans, "
+        "l'a appris par son petit-fils devant la télévision. Vous comprendrez notre émotion. "
+        "Je vous saurais gré de me dire quand et comment l'erreur sera reconnue à l'antenne, "
+        "et de transmettre ce courrier à la rédaction concernée.\n\n"
+        "Recevez, Madame, Monsieur, mes salutations.\nDanièle Vasseur"
+    )
+    sender = triage(policy, letterhead + tail, channel="letter")
+    other = triage(policy, about_someone + tail, channel="letter")
+    assert "expediteur-institutionnel" in sender.matched_rules
+    assert "expediteur-institutionnel" not in other.matched_rules
