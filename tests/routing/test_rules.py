@@ -1099,11 +1099,13 @@ def test_policy_refuses_unknown_lexicons_and_sender_lists() -> None:
 # --- quality on the fixed test split and speed -------------------------------------------------
 
 
-def _split_decisions(policy: Policy) -> tuple[list[dict], list[Decision]]:
-    with DATA.open(encoding="utf-8") as handle:
-        rows = [json.loads(line) for line in handle if line.strip()]
-    test = [r for r in rows if r["id"][-1] in "05"]
-    decisions = [
+def _labelled(name: str) -> list[dict]:
+    with (DATA.parent / name).open(encoding="utf-8") as handle:
+        return [json.loads(line) for line in handle if line.strip()]
+
+
+def _decisions(policy: Policy, rows: list[dict]) -> list[Decision]:
+    return [
         decide(
             facts=Facts(
                 channel=r["channel"],
@@ -1115,9 +1117,13 @@ def _split_decisions(policy: Policy) -> tuple[list[dict], list[Decision]]:
             ),
             policy=policy,
         )
-        for r in test
+        for r in rows
     ]
-    return test, decisions
+
+
+def _split_decisions(policy: Policy) -> tuple[list[dict], list[Decision]]:
+    test = [r for r in _labelled(DATA.name) if r["id"][-1] in "05"]
+    return test, _decisions(policy, test)
 
 
 def _level_figures(policy: Policy) -> tuple[float, float]:
@@ -1152,22 +1158,8 @@ def test_policy_does_not_regress_on_the_test_split(policy: Policy) -> None:
 def test_policy_keeps_its_figures_on_the_development_sets(policy: Policy, name: str) -> None:
     # The rules were tuned on these sets (after they were written, by other authors who read
     # only the labelling conventions): this guards against regressions, it is not a measure.
-    with (DATA.parent / name).open(encoding="utf-8") as handle:
-        rows = [json.loads(line) for line in handle if line.strip()]
-    decisions = [
-        decide(
-            facts=Facts(
-                channel=r["channel"],
-                brand=r["brand"],
-                subject=r["subject"],
-                body=r["body"],
-                programme=r["programme"],
-                programme_is_news=r["programme"] in NEWS_PROGRAMMES,
-            ),
-            policy=policy,
-        )
-        for r in rows
-    ]
+    rows = _labelled(name)
+    decisions = _decisions(policy, rows)
     pairs = list(zip(rows, decisions, strict=True))
     accuracy = sum(r["level"] == d.level for r, d in pairs) / len(pairs)
     level3 = [d.level == 3 for r, d in pairs if r["level"] == 3]
