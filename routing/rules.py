@@ -1104,14 +1104,8 @@ def _explain(
 
     label = _topic_label(topic, defaults)
     sentences: list[str] = []
-    if review_note:
-        sentences.append(f"Niveau {level} — {review_note}")
-        if winner is not None:
-            sentences.append(f"Sujet « {label} » — {say([winner])}")
-        elif topic:
-            sentences.append(f"Sujet « {label} » — {base_reason}")
-    elif level_reasons:
-        sentences.append(f"Niveau {level} — {say(level_reasons)}")
+    if review_note or level_reasons:
+        sentences.append(f"Niveau {level} — {review_note or say(level_reasons)}")
         if winner is not None:
             sentences.append(f"Sujet « {label} » — {say([winner])}")
         elif topic:
