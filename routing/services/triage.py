@@ -16,7 +16,7 @@ from contacts.models import SlaState, Status, Ticket, TicketEvent, TicketEventKi
 from .. import config_cache, rules
 from ..sla import sla_due_dates, sla_targets_for
 from .facts import facts_for_tickets
-from .policies import decide_live
+from .policies import decide_live_many
 
 logger = logging.getLogger(__name__)
 
@@ -161,8 +161,8 @@ def _apply(tickets: list[Ticket]) -> list[Ticket]:
     facts = facts_for_tickets(tickets)
     now = timezone.now()
     events = []
-    for ticket in tickets:
-        decision = decide_live(facts[ticket.pk])
+    decisions = decide_live_many([facts[ticket.pk] for ticket in tickets])
+    for ticket, decision in zip(tickets, decisions, strict=True):
         team = team_by_code(decision.team)
         tags = list(ticket.tags or [])
         tags.extend(t for t in decision.tags if t not in tags)

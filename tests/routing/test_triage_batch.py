@@ -229,3 +229,27 @@ def test_concurrent_workers_on_the_same_batches_triage_each_ticket_once():
     assert not Ticket.objects.filter(pk__in=ids, status=Status.NEW).exists()
     assert _triaged_events(ids).count() == 40
     assert set(Ticket.objects.filter(pk__in=ids).values_list("version", flat=True)) == {2}
+
+
+def test_a_batch_asks_the_classifiers_second_opinion_once_for_all_its_tickets():
+    from routing import classifier
+    from routing.services import classifier_store, reset_caches
+
+    # A model that has only seen this question labelled as a mediator's case.
+    model = classifier.train(
+        texts=[SCHEDULE_QUESTION] * 4 + ["merci pour cette belle émission"] * 4,
+        topics=["programme_info"] * 4 + ["praise"] * 4,
+        levels=[3] * 4 + [1] * 4,
+    )
+    classifier_store(model=model, metrics={}, source="test", examples=8, by=None, activate=True)
+    reset_caches()
+    batch = [new_ticket(body=SCHEDULE_QUESTION) for _ in range(3)]
+    with mock.patch.object(
+        classifier.Model, "predict_many", autospec=True, side_effect=classifier.Model.predict_many
+    ) as runs:
+        ticket_triage_many(ticket_ids=[t.pk for t in batch])
+    assert runs.call_count == 1
+    for ticket in Ticket.objects.filter(pk__in=[t.pk for t in batch]):
+        assert ticket.level == 2  # the rules said 1; the second opinion sends it for review
+        assert "second-avis" in ticket.tags
+        assert "second avis du classifieur" in ticket.triage_explanation
