@@ -143,7 +143,9 @@ def sla_table(scope: Scope, rows: list[dict]) -> Table:
         ],
         description=_(
             "Among tickets opened in the period whose deadline has passed or that were "
-            "answered: the share answered (resolved) by the deadline."
+            "answered: the share answered (resolved) by the deadline. A first answer counts at "
+            "the ticket's current level, against that level's deadline: after an escalation or "
+            "a send-back, an answer given at the other level does not count."
         ),
     )
     rows = sorted(rows, key=lambda r: (r["level"], r["channel"]))
@@ -216,7 +218,8 @@ def times_table(scope: Scope) -> Table:
             Column("res_p90", _("Resolution, 90th pct."), "seconds"),
         ],
         description=_(
-            "From the ticket's opening; percentiles are read from a histogram (interpolated "
+            "From the ticket's opening to its first answer at any level (else its resolution) "
+            "and to its resolution; percentiles are read from a histogram (interpolated "
             "within buckets of 15 min to 120 days)."
         ),
     )
@@ -260,9 +263,12 @@ def breaches_table(scope: Scope) -> Table:
     late = (
         Q(resolved_at__isnull=False, resolved_at__gt=F("resolution_due_at"))
         | Q(resolved_at__isnull=True, resolution_due_at__lt=now)
-        | Q(first_responded_at__gt=F("first_response_due_at"))
+        # The first answer at the current level (else the resolution) against that level's
+        # deadline, as the rollups count it.
+        | Q(level_first_responded_at__gt=F("first_response_due_at"))
+        | Q(level_first_responded_at__isnull=True, resolved_at__gt=F("first_response_due_at"))
         | Q(
-            first_responded_at__isnull=True,
+            level_first_responded_at__isnull=True,
             resolved_at__isnull=True,
             first_response_due_at__lt=now,
         )
@@ -280,7 +286,7 @@ def breaches_table(scope: Scope) -> Table:
             "status",
             "created_at",
             "first_response_due_at",
-            "first_responded_at",
+            "level_first_responded_at",
             "resolution_due_at",
             "resolved_at",
             "brand__name",
@@ -309,7 +315,7 @@ def breaches_table(scope: Scope) -> Table:
         if t.resolution_due_at and (t.resolved_at or now) > t.resolution_due_at:
             missed, late_by = _("resolution"), (t.resolved_at or now) - t.resolution_due_at
         else:
-            answered = t.first_responded_at or t.resolved_at or now
+            answered = t.level_first_responded_at or t.resolved_at or now
             missed, late_by = _("first answer"), answered - t.first_response_due_at
         table.add(
             t.reference,

@@ -116,7 +116,6 @@ def _decode_cursor(raw: str) -> tuple[datetime, int] | None:
 def _metric_q(qs: QuerySet, metric: str, params, now: datetime) -> QuerySet:
     if metric in EVENT_METRICS:
         return qs.filter(_event(EVENT_METRICS[metric]))
-    answered_at = Coalesce("first_responded_at", "resolved_at")
     if metric == "resolved":
         return qs.filter(resolved_at__isnull=False)
     if metric == "fcr":
@@ -133,6 +132,8 @@ def _metric_q(qs: QuerySet, metric: str, params, now: datetime) -> QuerySet:
             .exclude(_event(TicketEventKind.ESCALATED))
         )
     if metric.startswith("fr_"):
+        # On time or late against the deadline in force: the first answer at the current level.
+        answered_at = Coalesce("level_first_responded_at", "resolved_at")
         qs = qs.annotate(_answered_at=answered_at).filter(
             Q(first_response_due_at__isnull=False)
             & (Q(_answered_at__isnull=False) | Q(first_response_due_at__lt=now))

@@ -7,8 +7,14 @@ Definitions (shared with the ticket list behind each figure, `reporting.selector
 - a ticket counts on its creation day (Europe/Paris), at its current level, team and brand;
 - escalated / sent back / re-routed: it has at least one such TicketEvent;
 - resolved at the first contact: resolved, never escalated, a single inbound contact;
-- first answer: `first_responded_at`, else `resolved_at` (a resolution answers the viewer);
-  counted as due once answered or once its deadline has passed, met when answered by then;
+- first answer on time: the first answer at the ticket's current level
+  (`level_first_responded_at`), else `resolved_at` (a resolution answers the viewer), against
+  that level's deadline `first_response_due_at`; counted as due once answered at that level
+  (or resolved) or once the deadline has passed, met when that answer came by the deadline. An
+  escalation or a send-back starts a new deadline, which an answer given at the other level
+  does not meet;
+- first-response time: from the opening to the first answer ever, at any level
+  (`first_responded_at`), else to `resolved_at`;
 - resolution: due once resolved or past `resolution_due_at`, met when resolved by then.
 """
 
@@ -177,13 +183,17 @@ def ticket_rows(first: date, last: date, now: datetime) -> dict[type, list]:
         .values("n")[:1],
         output_field=IntegerField(),
     )
+    # The time to the first answer counts to the first answer ever (any level); whether the
+    # first answer was on time is a matter of the deadline in force, the current level's.
     answered_at = Coalesce("first_responded_at", "resolved_at")
+    level_answered_at = Coalesce("level_first_responded_at", "resolved_at")
     fr_time = ExpressionWrapper(F("_answered_at") - F("created_at"), output_field=DurationField())
     res_time = ExpressionWrapper(F("resolved_at") - F("created_at"), output_field=DurationField())
     resolved = Q(resolved_at__isnull=False)
     answered = Q(_answered_at__isnull=False)
+    level_answered = Q(_level_answered_at__isnull=False)
     fr_known = Q(first_response_due_at__isnull=False) & (
-        answered | Q(first_response_due_at__lt=now)
+        level_answered | Q(first_response_due_at__lt=now)
     )
     res_known = Q(resolution_due_at__isnull=False) & (resolved | Q(resolution_due_at__lt=now))
     main = (
@@ -194,6 +204,7 @@ def ticket_rows(first: date, last: date, now: datetime) -> dict[type, list]:
             _rr=has_event(TicketEventKind.REROUTED),
             _in=Coalesce(inbound, 0),
             _answered_at=answered_at,
+            _level_answered_at=level_answered_at,
             _fr=fr_time,
             _res=res_time,
         )
@@ -207,7 +218,10 @@ def ticket_rows(first: date, last: date, now: datetime) -> dict[type, list]:
             fcr=Count("pk", filter=resolved & Q(_esc=False, _in__lte=1)),
             fr_due=Count("pk", filter=fr_known),
             fr_met=Count(
-                "pk", filter=fr_known & answered & Q(_answered_at__lte=F("first_response_due_at"))
+                "pk",
+                filter=fr_known
+                & level_answered
+                & Q(_level_answered_at__lte=F("first_response_due_at")),
             ),
             res_due=Count("pk", filter=res_known),
             res_met=Count(

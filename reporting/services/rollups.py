@@ -186,13 +186,14 @@ def _dirty(state: RollupState, now: datetime) -> dict[str, set[date]]:
     changed |= set(open_tickets.filter(updated_at__gte=since).values_list("pk", flat=True))
     ticket_days = _ticket_days_for_ids(changed)
     ticket_days |= days_of(Ticket.objects.filter(created_at__gte=since), "created_at")
-    # Deadlines that fell due since the last run change the SLA figures with no write at all.
+    # Deadlines that fell due since the last run change the SLA figures with no write at all;
+    # the first-answer deadline is the current level's, met by an answer at that level only.
     ticket_days |= days_of(
         open_tickets.filter(
             Q(
                 first_response_due_at__gte=since,
                 first_response_due_at__lte=now,
-                first_responded_at__isnull=True,
+                level_first_responded_at__isnull=True,
             )
             | Q(resolution_due_at__gte=since, resolution_due_at__lte=now)
         ),

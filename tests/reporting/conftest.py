@@ -92,6 +92,9 @@ def known(db, frozen):
     | T7     | phone   | france2   | 1 esc+back | — / (res 12 16:00) | — / 12 16:00          |
     | T8     | email   | france2   | 1     | 14 08:00 / 13 08:00     | 19 / 13 08:00         |
     | T10    | email   | france2   | 2     | 16 10:00 / none: late   | 1 Apr / open          |
+
+    Every first answer was given at the ticket's current level (T4 and T6 were answered after
+    their escalation): `level_first_responded_at` equals `first_responded_at` throughout.
     """
     t = {}
     t[1] = _ticket(
@@ -104,6 +107,7 @@ def known(db, frozen):
         created_at=at(2, 10),
         first_response_due_at=at(4, 10),
         first_responded_at=at(3, 10),
+        level_first_responded_at=at(3, 10),
         resolution_due_at=at(9, 10),
         resolved_at=at(5, 10),
     )
@@ -117,6 +121,7 @@ def known(db, frozen):
         created_at=at(2, 11),
         first_response_due_at=at(4, 11),
         first_responded_at=at(5, 11),
+        level_first_responded_at=at(5, 11),
         resolution_due_at=at(9, 11),
         resolved_at=at(10, 11),
         inbound=2,
@@ -142,6 +147,7 @@ def known(db, frozen):
         created_at=at(4, 14),
         first_response_due_at=at(6, 14),
         first_responded_at=at(5, 14),
+        level_first_responded_at=at(5, 14),
         resolution_due_at=at(24, 14),
     )
     t[5] = _ticket(
@@ -167,6 +173,7 @@ def known(db, frozen):
         created_at=at(9, 10),
         first_response_due_at=at(16, 10),
         first_responded_at=at(10, 10),
+        level_first_responded_at=at(10, 10),
         resolution_due_at=at(20, 10, month=4),
     )
     t[7] = _ticket(
@@ -189,6 +196,7 @@ def known(db, frozen):
         created_at=at(12, 8),
         first_response_due_at=at(14, 8),
         first_responded_at=at(13, 8),
+        level_first_responded_at=at(13, 8),
         resolution_due_at=at(19, 8),
         resolved_at=at(13, 8),
     )
@@ -273,3 +281,32 @@ def manager_client(client, manager):
 def limited_manager(db):
     """A manager of France 5 only."""
     return UserFactory(username="manager5", role=Role.MANAGER, brands=["france5"])
+
+
+def follow_every_count(client, user, period: dict) -> int:
+    """Follow the link of every count in the pages' tables and tiles (as `user`, logged in on
+    `client`, over `period`): the list behind a count holds that many tickets. One page of the
+    list must hold them all. Returns how many figures were checked."""
+    from reporting.filters import Filters
+    from reporting.selectors import PAGES as BUILDERS
+    from reporting.selectors import Scope
+
+    checked = 0
+    for name, builder in BUILDERS.items():
+        scope = Scope.build(user=user, filters=Filters.from_query(period))
+        page = builder(scope=scope)
+        figures = [(t.label, t.value, t.href) for t in page.tiles if isinstance(t.value, int)]
+        for table in page.tables:
+            for row in [*table.rows, *([table.footer] if table.footer else [])]:
+                for column, cell in zip(table.columns, row, strict=True):
+                    if column.kind == "int" and cell.href and isinstance(cell.value, int):
+                        figures.append((f"{table.slug}/{column.key}", cell.value, cell.href))
+        for label, value, href in figures:
+            if not href:
+                continue
+            response = client.get(href)
+            assert response.status_code == 200, href
+            listed = len(response.context["result"].tickets)
+            assert listed == value, f"{name} {label}: figure {value}, list {listed} ({href})"
+            checked += 1
+    return checked

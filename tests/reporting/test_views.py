@@ -14,7 +14,7 @@ from openpyxl import load_workbook
 from accounts.models import AuditEvent
 from reporting.models import CostRate
 
-from .conftest import PERIOD
+from .conftest import PERIOD, follow_every_count
 
 pytestmark = pytest.mark.django_db
 
@@ -85,29 +85,7 @@ def test_query_count_per_page(manager_client, rolled, name, django_assert_num_qu
 def test_every_count_links_to_exactly_its_tickets(manager_client, rolled, manager):
     """Follow each figure's link from the pages' tables and tiles: the list behind a count
     holds that many tickets (one page of the list is enough on this data set)."""
-    from reporting.filters import Filters
-    from reporting.selectors import PAGES as BUILDERS
-    from reporting.selectors import Scope
-
-    checked = 0
-    for name, builder in BUILDERS.items():
-        scope = Scope.build(user=manager, filters=Filters.from_query(PERIOD))
-        page = builder(scope=scope)
-        figures = [(t.label, t.value, t.href) for t in page.tiles if isinstance(t.value, int)]
-        for table in page.tables:
-            for row in [*table.rows, *([table.footer] if table.footer else [])]:
-                for column, cell in zip(table.columns, row, strict=True):
-                    if column.kind == "int" and cell.href and isinstance(cell.value, int):
-                        figures.append((f"{table.slug}/{column.key}", cell.value, cell.href))
-        for label, value, href in figures:
-            if not href:
-                continue
-            response = manager_client.get(href)
-            assert response.status_code == 200, href
-            listed = len(response.context["result"].tickets)
-            assert listed == value, f"{name} {label}: figure {value}, list {listed} ({href})"
-            checked += 1
-    assert checked > 100
+    assert follow_every_count(manager_client, manager, PERIOD) > 100
 
 
 def test_ticket_list_is_scoped_and_paginated(client, rolled, limited_manager, manager):
