@@ -247,3 +247,27 @@ def test_a_refresh_finding_another_in_progress_skips():
         release.set()
         holder.join()
     assert not rollup_refresh().skipped
+
+
+def test_the_migration_to_level_first_answers_takes_the_reconciliation_back(db):
+    """Reporting 0004: the next nightly reconciliation recomputes the days of every ticket
+    saved since `level_first_responded_at` exists (contacts 0004), and no more."""
+    from importlib import import_module
+    from types import SimpleNamespace
+
+    from django.apps import apps
+    from django.db import connection
+    from django.db.migrations.recorder import MigrationRecorder
+
+    migration = import_module("reporting.migrations.0004_reconcile_since_level_first_answer")
+    applied = MigrationRecorder.Migration.objects.get(
+        app="contacts", name="0004_ticket_level_first_responded_at"
+    ).applied
+    later = applied + timedelta(days=1)
+    RollupState.objects.create(name="main", watermark=later, reconciled_at=later)
+    RollupState.objects.create(name="older", watermark=later, reconciled_at=applied - timedelta(1))
+    RollupState.objects.create(name="empty")
+    # The function reads the schema editor's connection only.
+    migration.rewind_reconciliation(apps, SimpleNamespace(connection=connection))
+    states = {s.name: s.reconciled_at for s in RollupState.objects.all()}
+    assert states == {"main": applied, "older": applied - timedelta(1), "empty": None}
