@@ -11,6 +11,7 @@ import pytest
 
 from contacts.models import Contact, Mailbox, QuarantineItem
 from contacts.services import mailboxes as mailbox_service
+from contacts.services.email_intake import email_ingest_many
 from contacts.services.mailboxes import mailbox_poll
 from contacts.tasks import poll_mailboxes
 from tests.contacts.conftest import eml
@@ -160,3 +161,33 @@ def test_poll_mailboxes_command_polls_once(imap_folders, mailbox):
     call_command("poll_mailboxes", stdout=out)
 
     assert "1 fetched" in out.getvalue() and Contact.objects.count() == 1
+
+
+def test_poll_takes_a_mailbox_in_by_batches_with_one_commit_each(imap_folders, mailbox):
+    conn, inbox, processed = imap_folders
+    for name in ("plain_utf8.eml", "garbage.eml", "ooo_subject_only.eml"):
+        append(conn, inbox, eml(name))
+
+    with mock.patch(
+        "contacts.services.mailboxes.email_ingest_many", side_effect=email_ingest_many
+    ) as batches:
+        report = mailbox_poll(mailbox_id=mailbox.pk)
+
+    assert batches.call_count == 1 and len(batches.call_args.kwargs["items"]) == 3
+    assert report.statuses == {"created": 1, "rejected": 2}
+    assert count(conn, inbox) == 0 and count(conn, processed) == 3
+
+
+def test_a_failed_batch_is_taken_in_message_by_message(imap_folders, mailbox):
+    conn, inbox, processed = imap_folders
+    append(conn, inbox, eml("plain_utf8.eml"))
+    append(conn, inbox, eml("ooo_subject_only.eml"))
+
+    with mock.patch(
+        "contacts.services.mailboxes.email_ingest_many", side_effect=RuntimeError("bug")
+    ):
+        report = mailbox_poll(mailbox_id=mailbox.pk)
+
+    assert report.error == "" and report.statuses == {"created": 1, "rejected": 1}
+    assert Contact.objects.count() == 1
+    assert count(conn, inbox) == 0 and count(conn, processed) == 2
