@@ -14,17 +14,14 @@ from __future__ import annotations
 from types import SimpleNamespace
 
 import pytest
-import time_machine
 
-from contacts.models import Ticket
-from replies.services import reply_send
 from reporting.filters import Filters
 from reporting.models import TicketDaily
 from reporting.selectors import Scope, service_page
 from reporting.selectors.tickets import dashboard_tickets
 from reporting.services.rollups import rollup_rebuild, rollup_refresh
 from routing.services import ticket_escalate, ticket_triage
-from tests.routing.helpers import new_ticket, paris
+from tests.routing.helpers import answered, frozen_at, new_ticket, paris
 
 from .conftest import follow_every_count
 from .test_figures import bucket_of, cells
@@ -38,38 +35,21 @@ LEVEL_2_DUE = paris(2026, 6, 4, 10)
 FRIDAY_NOON = paris(2026, 6, 5, 12)
 
 
-def _at(moment):
-    return time_machine.travel(moment, tick=False)
-
-
-def _answer(ticket, by):
-    ticket = Ticket.objects.get(pk=ticket.pk)
-    reply_send(
-        ticket=ticket,
-        by=by,
-        channel="email",
-        subject="Votre question",
-        body="Madame,\nNous avons bien reçu votre message.",
-        expected_version=ticket.version,
-    )
-    return Ticket.objects.get(pk=ticket.pk)
-
-
 @pytest.fixture
 def escalated(agent, srt):
     """Two France 2 emails opened on Monday 1 June at 10:00, answered by the call centre at
     11:00 and escalated to France 2's SRT on Tuesday at 10:00. `late` gets no answer at level
     2; `on_time` is answered by the SRT on Wednesday at 10:00, a day before its deadline."""
-    with _at(paris(2026, 6, 1, 10)):
+    with frozen_at(paris(2026, 6, 1, 10)):
         late = ticket_triage(ticket_id=new_ticket(body=QUESTION).pk)
         on_time = ticket_triage(ticket_id=new_ticket(body=QUESTION).pk)
-    with _at(paris(2026, 6, 1, 11)):
-        late, on_time = _answer(late, agent), _answer(on_time, agent)
-    with _at(paris(2026, 6, 2, 10)):
+    with frozen_at(paris(2026, 6, 1, 11)):
+        late, on_time = answered(late, agent), answered(on_time, agent)
+    with frozen_at(paris(2026, 6, 2, 10)):
         late = ticket_escalate(ticket=late, by=agent, reason="Besoin du SRT")
         on_time = ticket_escalate(ticket=on_time, by=agent, reason="Besoin du SRT")
-    with _at(paris(2026, 6, 3, 10)):
-        on_time = _answer(on_time, srt)
+    with frozen_at(paris(2026, 6, 3, 10)):
+        on_time = answered(on_time, srt)
     for ticket in (late, on_time):
         assert (ticket.level, ticket.team.code) == (2, "srt-france2")
         assert ticket.first_response_due_at == LEVEL_2_DUE
@@ -90,7 +70,7 @@ def _listed(user, **params) -> list[str]:
 
 def test_a_level_1_answer_does_not_meet_the_level_2_deadline(escalated, manager):
     late, on_time = escalated.late, escalated.on_time
-    with _at(FRIDAY_NOON):
+    with frozen_at(FRIDAY_NOON):
         rollup_rebuild()
         page = service_page(scope=_scope(manager))
         sla = page.table("sla")
@@ -123,19 +103,19 @@ def test_a_level_1_answer_does_not_meet_the_level_2_deadline(escalated, manager)
 def test_every_count_links_to_exactly_its_tickets_after_an_escalation(escalated, client, manager):
     client.force_login(manager)
     client.cookies["django_language"] = "en"
-    with _at(FRIDAY_NOON):
+    with frozen_at(FRIDAY_NOON):
         rollup_rebuild()
         assert follow_every_count(client, manager, JUNE) > 20
 
 
 def test_the_refresh_counts_a_level_2_deadline_passing_without_any_write(escalated):
     day = paris(2026, 6, 1, 10).date()
-    with _at(paris(2026, 6, 3, 12)):
+    with frozen_at(paris(2026, 6, 3, 12)):
         rollup_rebuild()
     row = TicketDaily.objects.get(day=day, level=2)
     # Wednesday: only the ticket answered at level 2 is decided (on time).
     assert (row.fr_due, row.fr_met) == (1, 1)
-    with _at(paris(2026, 6, 4, 12)):
+    with frozen_at(paris(2026, 6, 4, 12)):
         # Thursday noon: the level-2 deadline of the other one passed at 10:00, with no write
         # since the last run (the level-1 answer does not stop that deadline).
         report = rollup_refresh()

@@ -1,10 +1,14 @@
 """Helpers of the routing tests: teams (reference data) and tickets as triage leaves them."""
 
+import threading
+from contextlib import contextmanager
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
+from django.db import connection, transaction
+
 from accounts.models import Team, TeamMembership
-from contacts.models import Contact, Direction, Status
+from contacts.models import Contact, Direction, Status, Ticket
 from tests.factories import TicketFactory
 
 PARIS = ZoneInfo("Europe/Paris")
@@ -48,3 +52,51 @@ def queued_ticket(code: str, **kwargs):
     kwargs.setdefault("level", t.level)
     kwargs.setdefault("status", Status.TRIAGED)
     return TicketFactory(team=t, **kwargs)
+
+
+@contextmanager
+def held_by_another_worker(ticket):
+    """While the block runs, another connection holds ``ticket``'s row lock, as a worker in
+    the middle of its triage would (PostgreSQL, transactional tests)."""
+    locked, release = threading.Event(), threading.Event()
+
+    def other_worker():
+        try:
+            with transaction.atomic():
+                Ticket.objects.select_for_update().get(pk=ticket.pk)
+                locked.set()
+                release.wait(timeout=30)
+        finally:
+            connection.close()
+
+    thread = threading.Thread(target=other_worker)
+    thread.start()
+    try:
+        assert locked.wait(timeout=30)
+        yield
+    finally:
+        release.set()
+        thread.join(timeout=30)
+
+
+def frozen_at(moment: datetime):
+    """The clock stopped at ``moment`` (time-machine), for SLA arithmetic."""
+    import time_machine
+
+    return time_machine.travel(moment, tick=False)
+
+
+def answered(ticket, by):
+    """``by`` sends the viewer an email answer through the replies service; the ticket after."""
+    from replies.services import reply_send
+
+    ticket = Ticket.objects.get(pk=ticket.pk)
+    reply_send(
+        ticket=ticket,
+        by=by,
+        channel="email",
+        subject="Votre question",
+        body="Madame,\nNous avons bien reçu votre message.",
+        expected_version=ticket.version,
+    )
+    return Ticket.objects.get(pk=ticket.pk)

@@ -10,40 +10,21 @@ day is 09:00–18:00 (9 h), so "at risk" (75 % used) leaves 4.5 h of 18 h, or 11
 """
 
 import pytest
-import time_machine
 
 from contacts.models import Priority, SlaState, Status, Ticket, TicketEvent, TicketEventKind
 from contacts.services import ticket_change_status
-from replies.services import reply_send
 from routing.services import ticket_escalate, ticket_reroute, ticket_send_back, ticket_triage
 from routing.sla import sla_sweep
 from tests.factories import UserFactory
-from tests.routing.helpers import join, new_ticket, paris, queued_ticket, team
+from tests.routing.helpers import answered, frozen_at, join, new_ticket, paris, queued_ticket, team
 
 pytestmark = pytest.mark.django_db
 
 QUESTION = "Bonjour, quand sera rediffusé le documentaire sur les abeilles ? Merci."
 
 
-def _at(moment):
-    return time_machine.travel(moment, tick=False)
-
-
-def _answer(ticket, by):
-    ticket = Ticket.objects.get(pk=ticket.pk)
-    reply_send(
-        ticket=ticket,
-        by=by,
-        channel="email",
-        subject="Votre question",
-        body="Madame,\nNous avons bien reçu votre message.",
-        expected_version=ticket.version,
-    )
-    return Ticket.objects.get(pk=ticket.pk)
-
-
 def _sweep(capture, moment):
-    with _at(moment), capture(execute=True):
+    with frozen_at(moment), capture(execute=True):
         return sla_sweep()
 
 
@@ -70,15 +51,15 @@ def leads():
 def test_an_escalated_ticket_answered_at_level_1_owes_level_2_a_new_first_answer(
     agent, srt, leads, django_capture_on_commit_callbacks, mailoutbox
 ):
-    with _at(paris(2026, 6, 1, 10)):  # Monday
+    with frozen_at(paris(2026, 6, 1, 10)):  # Monday
         ticket = ticket_triage(ticket_id=new_ticket(body=QUESTION).pk)
-    with _at(paris(2026, 6, 1, 11)):
-        ticket = _answer(ticket, agent)
+    with frozen_at(paris(2026, 6, 1, 11)):
+        ticket = answered(ticket, agent)
     level_1_answer = paris(2026, 6, 1, 11)
     assert ticket.first_responded_at == level_1_answer
     assert ticket.level_first_responded_at == level_1_answer
 
-    with _at(paris(2026, 6, 2, 10)):  # Tuesday: escalated to France 2's SRT
+    with frozen_at(paris(2026, 6, 2, 10)):  # Tuesday: escalated to France 2's SRT
         ticket = ticket_escalate(ticket=ticket, by=agent, reason="Besoin du SRT")
     assert (ticket.level, ticket.team.code) == (2, "srt-france2")
     assert ticket.level_first_responded_at is None
@@ -99,8 +80,8 @@ def test_an_escalated_ticket_answered_at_level_1_owes_level_2_a_new_first_answer
     assert [m.to for m in mailoutbox] == [["lead2@example.fr"], ["lead2@example.fr"]]
 
     # The SRT answers at 11:00: the level's first answer is given; the resolution is weeks away.
-    with _at(paris(2026, 6, 4, 11)):
-        ticket = _answer(ticket, srt)
+    with frozen_at(paris(2026, 6, 4, 11)):
+        ticket = answered(ticket, srt)
     assert ticket.level_first_responded_at == paris(2026, 6, 4, 11)
     assert ticket.first_responded_at == level_1_answer
     counts = _sweep(django_capture_on_commit_callbacks, paris(2026, 6, 4, 11, 5))
@@ -120,10 +101,10 @@ def test_answering_at_level_2_in_time_keeps_the_ticket_on_time(
         first_responded_at=paris(2026, 6, 1, 11),
         level_first_responded_at=paris(2026, 6, 1, 11),
     )
-    with _at(paris(2026, 6, 2, 10)):
+    with frozen_at(paris(2026, 6, 2, 10)):
         ticket = ticket_escalate(ticket=ticket, by=agent, reason="Besoin du SRT")
-    with _at(paris(2026, 6, 3, 10)):
-        _answer(ticket, srt)
+    with frozen_at(paris(2026, 6, 3, 10)):
+        answered(ticket, srt)
     _sweep(django_capture_on_commit_callbacks, paris(2026, 6, 4, 9, 30))
     assert Ticket.objects.get(pk=ticket.pk).sla_state == SlaState.OK
     assert _sla_events(ticket) == []
@@ -135,7 +116,7 @@ def test_a_ticket_sent_back_owes_level_1_a_first_answer_again(srt):
         first_responded_at=paris(2026, 6, 1, 11),
         level_first_responded_at=paris(2026, 6, 1, 11),
     )
-    with _at(paris(2026, 6, 5, 16)):  # Friday 16:00: 2 working days → Tuesday 16:00
+    with frozen_at(paris(2026, 6, 5, 16)):  # Friday 16:00: 2 working days → Tuesday 16:00
         ticket = ticket_send_back(ticket=ticket, by=srt, reason="Réponse type suffisante")
     assert (ticket.level, ticket.level_first_responded_at) == (1, None)
     assert ticket.first_response_due_at == paris(2026, 6, 9, 16)
@@ -161,13 +142,13 @@ def test_the_ticket_page_shows_the_levels_first_answer_clock(client, srt):
         resolution_due_at=paris(2026, 6, 30, 10),
     )
     client.force_login(srt)
-    with _at(paris(2026, 6, 3, 10)):
+    with frozen_at(paris(2026, 6, 3, 10)):
         page = client.get(f"/tickets/{ticket.pk}/").content.decode()
     assert "04/06/2026 10:00" in page  # the level's due date, not a tick
     assert "01/06/2026 11:00" in page  # the earlier level's answer, as a note
 
     Ticket.objects.filter(pk=ticket.pk).update(level_first_responded_at=paris(2026, 6, 3, 9))
-    with _at(paris(2026, 6, 3, 10)):
+    with frozen_at(paris(2026, 6, 3, 10)):
         page = client.get(f"/tickets/{ticket.pk}/").content.decode()
     assert "✓ 03/06/2026 09:00" in page
 
@@ -200,8 +181,8 @@ def test_the_first_answer_brings_an_at_risk_ticket_back_on_time_until_the_resolu
     ticket.refresh_from_db()
     assert (ticket.sla_state, ticket.priority) == (SlaState.AT_RISK, Priority.HIGH)
 
-    with _at(paris(2026, 7, 15, 15)):
-        _answer(ticket, agent)
+    with frozen_at(paris(2026, 7, 15, 15)):
+        answered(ticket, agent)
     _sweep(django_capture_on_commit_callbacks, paris(2026, 7, 15, 15, 5))
     ticket.refresh_from_db()
     assert (ticket.sla_state, ticket.priority) == (SlaState.OK, Priority.HIGH)
@@ -223,8 +204,8 @@ def test_a_late_first_answer_lowers_the_state_but_the_breach_stays_recorded(
     ticket = _level_1()
     _sweep(django_capture_on_commit_callbacks, paris(2026, 7, 15, 17, 30))
     assert Ticket.objects.get(pk=ticket.pk).sla_state == SlaState.BREACHED
-    with _at(paris(2026, 7, 16, 10)):
-        ticket = _answer(ticket, agent)
+    with frozen_at(paris(2026, 7, 16, 10)):
+        ticket = answered(ticket, agent)
     # Thursday 10:05: the resolution has about 25 h of 45 left.
     _sweep(django_capture_on_commit_callbacks, paris(2026, 7, 16, 10, 5))
     ticket.refresh_from_db()
@@ -262,8 +243,8 @@ def test_an_answer_during_a_pause_over_a_holiday_lowers_the_state_once_the_clock
     _sweep(django_capture_on_commit_callbacks, paris(2026, 7, 10, 17))  # 2 h left of 18
     assert Ticket.objects.get(pk=ticket.pk).sla_state == SlaState.AT_RISK
     # The agent answers with a question and waits for the viewer from Friday 17:30 ...
-    with _at(paris(2026, 7, 10, 17, 30)):
-        ticket = _answer(ticket, agent)
+    with frozen_at(paris(2026, 7, 10, 17, 30)):
+        ticket = answered(ticket, agent)
         ticket = ticket_change_status(ticket=ticket, to=Status.WAITING_VIEWER, by=agent)
     # ... the paused ticket is left alone (its clock is stopped) ...
     counts = _sweep(django_capture_on_commit_callbacks, paris(2026, 7, 13, 12))
@@ -271,7 +252,7 @@ def test_an_answer_during_a_pause_over_a_holiday_lowers_the_state_once_the_clock
     assert Ticket.objects.get(pk=ticket.pk).sla_state == SlaState.AT_RISK
     # ... until the viewer writes back on Wednesday 15 July 09:00: 9.5 working hours waited
     # (Friday 17:30–18:00 and Monday; the weekend and 14 July cost nothing).
-    with _at(paris(2026, 7, 15, 9)):
+    with frozen_at(paris(2026, 7, 15, 9)):
         ticket = ticket_change_status(ticket=ticket, to=Status.IN_PROGRESS, by=agent)
     assert ticket.resolution_due_at == paris(2026, 7, 20, 10, 30)
     assert ticket.first_response_due_at == paris(2026, 7, 13, 10)  # answered: not pushed
@@ -291,11 +272,11 @@ def test_a_pause_keeps_the_state_when_the_time_left_is_the_same(
     _sweep(django_capture_on_commit_callbacks, paris(2026, 7, 17, 15))
     ticket.refresh_from_db()
     assert ticket.sla_state == SlaState.AT_RISK
-    with _at(paris(2026, 7, 17, 15)):
+    with frozen_at(paris(2026, 7, 17, 15)):
         ticket = ticket_change_status(ticket=ticket, to=Status.WAITING_VIEWER, by=agent)
     # Back on Tuesday 21 July 12:00: 15 working hours waited, so the due date moves from
     # Monday 17:00 to Wednesday 14:00 and 11 h are left, as before the pause.
-    with _at(paris(2026, 7, 21, 12)):
+    with frozen_at(paris(2026, 7, 21, 12)):
         ticket = ticket_change_status(ticket=ticket, to=Status.IN_PROGRESS, by=agent)
     assert ticket.resolution_due_at == paris(2026, 7, 22, 14)
     counts = _sweep(django_capture_on_commit_callbacks, paris(2026, 7, 21, 12, 5))
@@ -312,7 +293,7 @@ def test_escalating_a_breached_ticket_records_the_state_going_back_down_without_
     _sweep(django_capture_on_commit_callbacks, paris(2026, 7, 16, 10))
     assert Ticket.objects.get(pk=ticket.pk).sla_state == SlaState.BREACHED
     sent = len(mailoutbox)
-    with _at(paris(2026, 7, 16, 11)), django_capture_on_commit_callbacks(execute=True):
+    with frozen_at(paris(2026, 7, 16, 11)), django_capture_on_commit_callbacks(execute=True):
         moved = ticket_escalate(ticket=ticket, by=agent, reason="Besoin du SRT")
     assert (moved.sla_state, moved.priority) == (SlaState.OK, Priority.URGENT)
     assert len(mailoutbox) == sent

@@ -7,7 +7,7 @@ from datetime import timedelta
 from unittest import mock
 
 import pytest
-from django.db import connection, transaction
+from django.db import connection
 from django.utils import timezone
 
 from contacts.models import Contact, Direction, Status, Ticket, TicketEvent, TicketEventKind
@@ -17,7 +17,7 @@ from routing.services.triage import ticket_triage_many, triage_sweep_stalled
 from routing.tasks import triage_ticket, triage_tickets
 from tests.factories import TicketFactory, ViewerFactory, brand
 from tests.markers import requires_postgres
-from tests.routing.helpers import new_ticket
+from tests.routing.helpers import held_by_another_worker, new_ticket
 
 pytestmark = pytest.mark.django_db
 
@@ -177,25 +177,8 @@ def test_the_sweep_enqueues_stalled_tickets_by_batches(
 def test_a_batch_leaves_a_ticket_another_worker_holds_to_it():
     tickets = [new_ticket(body=SCHEDULE_QUESTION) for _ in range(3)]
     held = tickets[0]
-    locked, release = threading.Event(), threading.Event()
-
-    def other_worker():
-        try:
-            with transaction.atomic():
-                Ticket.objects.select_for_update().get(pk=held.pk)
-                locked.set()
-                release.wait(timeout=30)
-        finally:
-            connection.close()
-
-    thread = threading.Thread(target=other_worker)
-    thread.start()
-    try:
-        assert locked.wait(timeout=30)
+    with held_by_another_worker(held):
         got = ticket_triage_many(ticket_ids=[t.pk for t in tickets])
-    finally:
-        release.set()
-        thread.join(timeout=30)
     assert sorted(t.pk for t in got) == sorted(t.pk for t in tickets[1:])
     assert Ticket.objects.get(pk=held.pk).status == Status.NEW  # left to its holder
 

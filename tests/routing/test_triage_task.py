@@ -1,12 +1,11 @@
 """The triage task: applied once, stored with its reasons, found again when lost."""
 
-import threading
 from datetime import timedelta
 from unittest import mock
 
 import pytest
 from celery.exceptions import Retry
-from django.db import OperationalError, connection, transaction
+from django.db import OperationalError
 from django.utils import timezone
 
 from contacts.models import (
@@ -25,7 +24,7 @@ from routing.services.triage import triage_sweep_stalled
 from routing.tasks import triage_ticket
 from tests.factories import TicketFactory, ViewerFactory, brand
 from tests.markers import requires_postgres
-from tests.routing.helpers import new_ticket
+from tests.routing.helpers import held_by_another_worker, new_ticket
 
 pytestmark = pytest.mark.django_db
 
@@ -228,25 +227,8 @@ def test_a_worker_takes_waiting_tickets_along_in_one_batch():
 def test_a_worker_whose_ticket_another_holds_takes_the_next_waiting_batch():
     tickets = [new_ticket(body=SCHEDULE_QUESTION) for _ in range(4)]
     held = tickets[0]
-    locked, release = threading.Event(), threading.Event()
-
-    def other_worker():
-        try:
-            with transaction.atomic():
-                Ticket.objects.select_for_update().get(pk=held.pk)
-                locked.set()
-                release.wait(timeout=30)
-        finally:
-            connection.close()
-
-    thread = threading.Thread(target=other_worker)
-    thread.start()
-    try:
-        assert locked.wait(timeout=30)
+    with held_by_another_worker(held):
         assert ticket_triage(ticket_id=held.pk, batch=2) is None
-    finally:
-        release.set()
-        thread.join(timeout=30)
     states = dict(Ticket.objects.values_list("pk", "status"))
     assert states[held.pk] == Status.NEW  # left to the worker that holds it
     assert [states[t.pk] for t in tickets[1:]].count(Status.TRIAGED) == 2
