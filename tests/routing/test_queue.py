@@ -185,3 +185,15 @@ def test_each_filters_counts_apply_the_other_filters(agent, n1):
     assert counts["channel"] == {"email": 1, "letter": 1}  # among high-priority tickets
     assert counts["priority"] == {"high": 1, "normal": 1}  # among email tickets
     assert counts["status"] == {"triaged": 1}  # both filters apply
+
+
+def test_a_ticket_sent_for_review_by_the_second_opinion_says_so_in_the_queue(client, srt):
+    join(srt, "srt-france2")
+    flagged = queued_ticket("srt-france2", subject="Le débat d'hier", tags=["second-avis"])
+    plain = queued_ticket("srt-france2", subject="Sous-titres absents", tags=["relance"])
+    client.force_login(srt)
+    html = client.get(reverse("routing:queue")).content.decode()
+    row = html[html.index(f'href="/tickets/{flagged.pk}/"') :]
+    assert "À relire : médiation probable" in row[: row.index("</tr>")]
+    row = html[html.index(f'href="/tickets/{plain.pk}/"') :]
+    assert "À relire" not in row[: row.index("</tr>")]
