@@ -398,7 +398,7 @@ def _facets(
 
 @dataclass
 class RuleOverride:
-    rule: str  # a rule code, or "(classifier)" / "(default)" when no rule decided
+    rule: str  # a rule code; "(classifier)" / "(default)" when no rule decided; "(second opinion)"
     decided: int
     rerouted: int
     escalated: int
@@ -426,6 +426,10 @@ def override_rates(period: tuple[datetime, datetime]) -> list[RuleOverride]:
         codes = list(data.get("rules") or [])
         if not codes:
             codes = [f"({data.get('source') or 'default'})"]
+        if data.get("second_opinion"):
+            # The classifier's second opinion raised the level: its own line, so that managers
+            # see how often staff send those tickets back (and tune review_threshold).
+            codes.append("(second opinion)")
         rules_of[ticket_id] = codes
     later: dict[str, set[int]] = defaultdict(set)
     moves = TicketEvent.objects.filter(

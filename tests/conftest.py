@@ -137,3 +137,14 @@ def browser():
         browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         yield browser
         browser.close()
+
+
+@pytest.fixture(autouse=True)
+def _fresh_triage_configuration_cache():
+    # The live policy, the classifier in use and the teams are cached per process; each test
+    # sees its own database (a classifier one test put in use must not triage the next one's).
+    from routing.services import reset_caches
+
+    reset_caches()
+    yield
+    reset_caches()

@@ -148,9 +148,14 @@ def _seconds(value) -> int:
 def rule_codes(decision: object) -> list[str]:
     """The rule codes a stored triage decision names, read defensively: routing stores
     `matched_rules`; older or other writers may use `rules` or a single `rule`. A decision
-    taken by the classifier or the default policy counts under "(classifier)"/"(default)"."""
+    taken by the classifier or the default policy counts under "(classifier)"/"(default)";
+    one whose level the classifier's second opinion raised also under "(second opinion)"."""
     if not isinstance(decision, dict):
         return []
+    tags = decision.get("tags")
+    if isinstance(tags, list | tuple) and "second-avis" in tags:
+        plain = rule_codes({k: v for k, v in decision.items() if k != "tags"})
+        return [*plain, "(second opinion)"]
     for key in ("matched_rules", "rules", "rule_codes"):
         value = decision.get(key)
         if isinstance(value, list | tuple):

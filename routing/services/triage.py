@@ -195,6 +195,7 @@ def _apply(tickets: list[Ticket]) -> list[Ticket]:
                     "rules": list(decision.matched_rules),
                     "source": decision.source,
                     "policy_version": decision.policy_version,
+                    "second_opinion": "second-avis" in decision.tags,
                 },
             )
         )

@@ -156,6 +156,8 @@ def test_rule_codes_read_any_shape_of_decision():
     assert rule_codes({"matched_rules": [], "source": "classifier"}) == ["(classifier)"]
     assert rule_codes({"source": "rules"}) == []
     assert rule_codes(None) == []
+    raised = {"matched_rules": ["info-programme"], "tags": ["second-avis"], "source": "rules"}
+    assert rule_codes(raised) == ["info-programme", "(second opinion)"]
 
 
 def test_overrides_per_rule(known, frozen):

@@ -87,3 +87,25 @@ def test_override_rates_per_rule(srt, agent):
     assert rates[question_rule].escalated == 1
     earlier = override_rates((now - timedelta(days=3), now - timedelta(days=2)))
     assert earlier == []
+
+
+def test_tickets_the_second_opinion_raised_have_their_own_override_line(srt):
+    from routing import classifier
+    from routing.services import classifier_store, reset_caches
+
+    # A model that has only seen this question labelled as a mediator's case.
+    model = classifier.train(
+        texts=[QUESTION] * 4 + ["merci pour cette belle émission"] * 4,
+        topics=["programme_info"] * 4 + ["praise"] * 4,
+        levels=[3] * 4 + [1] * 4,
+    )
+    classifier_store(model=model, metrics={}, source="test", examples=8, by=None, activate=True)
+    reset_caches()
+    raised = [_triaged(QUESTION) for _ in range(2)]
+    assert all("second-avis" in t.tags and t.level == 2 for t in raised)
+    ticket_reroute(ticket=raised[0], by=srt, reason="Simple question", level=1)
+    now = timezone.now()
+    rates = {
+        r.rule: r for r in override_rates((now - timedelta(hours=1), now + timedelta(hours=1)))
+    }
+    assert (rates["(second opinion)"].decided, rates["(second opinion)"].rerouted) == (2, 1)
