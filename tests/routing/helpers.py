@@ -100,3 +100,19 @@ def answered(ticket, by):
         expected_version=ticket.version,
     )
     return Ticket.objects.get(pk=ticket.pk)
+
+
+def classifier_in_use_calling_level_3(text: str):
+    """Put in use a tiny classifier that has seen ``text`` only as a mediator's case (level 3),
+    so that its second opinion raises ``text`` when the rules leave it at level 1."""
+    from routing import classifier
+    from routing.services import classifier_store, reset_caches
+
+    model = classifier.train(
+        texts=[text] * 4 + ["merci pour cette belle émission"] * 4,
+        topics=["programme_info"] * 4 + ["praise"] * 4,
+        levels=[3] * 4 + [1] * 4,
+    )
+    classifier_store(model=model, metrics={}, source="test", examples=8, by=None, activate=True)
+    reset_caches()
+    return model

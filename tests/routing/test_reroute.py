@@ -9,7 +9,7 @@ from django.utils import timezone
 from contacts.models import TicketEvent, TicketEventKind
 from routing.selectors import override_rates
 from routing.services import RoutingError, ticket_escalate, ticket_reroute, ticket_triage
-from tests.routing.helpers import new_ticket, team
+from tests.routing.helpers import classifier_in_use_calling_level_3, new_ticket, team
 
 pytestmark = pytest.mark.django_db
 
@@ -90,17 +90,7 @@ def test_override_rates_per_rule(srt, agent):
 
 
 def test_tickets_the_second_opinion_raised_have_their_own_override_line(srt):
-    from routing import classifier
-    from routing.services import classifier_store, reset_caches
-
-    # A model that has only seen this question labelled as a mediator's case.
-    model = classifier.train(
-        texts=[QUESTION] * 4 + ["merci pour cette belle émission"] * 4,
-        topics=["programme_info"] * 4 + ["praise"] * 4,
-        levels=[3] * 4 + [1] * 4,
-    )
-    classifier_store(model=model, metrics={}, source="test", examples=8, by=None, activate=True)
-    reset_caches()
+    classifier_in_use_calling_level_3(QUESTION)
     raised = [_triaged(QUESTION) for _ in range(2)]
     assert all("second-avis" in t.tags and t.level == 2 for t in raised)
     ticket_reroute(ticket=raised[0], by=srt, reason="Simple question", level=1)

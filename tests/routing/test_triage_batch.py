@@ -17,7 +17,11 @@ from routing.services.triage import ticket_triage_many, triage_sweep_stalled
 from routing.tasks import triage_ticket, triage_tickets
 from tests.factories import TicketFactory, ViewerFactory, brand
 from tests.markers import requires_postgres
-from tests.routing.helpers import held_by_another_worker, new_ticket
+from tests.routing.helpers import (
+    classifier_in_use_calling_level_3,
+    held_by_another_worker,
+    new_ticket,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -216,16 +220,8 @@ def test_concurrent_workers_on_the_same_batches_triage_each_ticket_once():
 
 def test_a_batch_asks_the_classifiers_second_opinion_once_for_all_its_tickets():
     from routing import classifier
-    from routing.services import classifier_store, reset_caches
 
-    # A model that has only seen this question labelled as a mediator's case.
-    model = classifier.train(
-        texts=[SCHEDULE_QUESTION] * 4 + ["merci pour cette belle émission"] * 4,
-        topics=["programme_info"] * 4 + ["praise"] * 4,
-        levels=[3] * 4 + [1] * 4,
-    )
-    classifier_store(model=model, metrics={}, source="test", examples=8, by=None, activate=True)
-    reset_caches()
+    classifier_in_use_calling_level_3(SCHEDULE_QUESTION)
     batch = [new_ticket(body=SCHEDULE_QUESTION) for _ in range(3)]
     with mock.patch.object(
         classifier.Model, "predict_many", autospec=True, side_effect=classifier.Model.predict_many
