@@ -310,6 +310,9 @@ CELERY_TASK_ROUTES = {
 CELERY_TIMEZONE = TIME_ZONE
 # The task that triages a new ticket (routing), named here so `contacts` need not import it.
 TRIAGE_TASK = "routing.tasks.triage_ticket"
+# Its batch counterpart (a list of ids, TRIAGE_BATCH_SIZE at most): what an intake batch sends.
+# Empty: one TRIAGE_TASK message per ticket.
+TRIAGE_BATCH_TASK = "routing.tasks.triage_tickets"
 CELERY_BEAT_SCHEDULE: dict[str, dict] = {}
 # Mediation: remind departments of requests for comment due within two working days (each
 # request is reminded once; the task claims it). Working mornings, Europe/Paris.

@@ -44,11 +44,7 @@ def triage_tickets(ticket_ids: list[int]) -> None:
     ticket_triage_many(ticket_ids=list(ticket_ids), take_along=not eager)
 
 
-@shared_task(
-    **_TRIAGE_OPTIONS,
-    # What `contacts.services.enqueue_triage_many` sends a batch of new tickets to.
-    batch_task_name="routing.tasks.triage_tickets",
-)
+@shared_task(**_TRIAGE_OPTIONS)
 def triage_ticket(ticket_id: int) -> None:
     """Triage a `new` ticket; a no-op if it was already triaged.
 

@@ -147,11 +147,11 @@ def enqueue_triage(*, ticket_id: int) -> None:
 def enqueue_triage_many(*, ticket_ids: list[int]) -> None:
     """Ask for triage of these new tickets once the transaction commits.
 
-    When the triage task names a batch counterpart (its `batch_task_name`: a task taking a
-    list of ids), one message per TRIAGE_BATCH_SIZE tickets goes to it: a worker then claims
-    and triages the lot in one transaction, instead of receiving, dispatching and discarding a
-    message per ticket. Otherwise one message each, sent together: one producer and one
-    pipelined round trip to the broker for the batch.
+    With a TRIAGE_BATCH_TASK (a task taking a list of ids), one message per
+    TRIAGE_BATCH_SIZE tickets goes to it: a worker then claims and triages the lot in one
+    transaction, instead of receiving, dispatching and discarding a message per ticket.
+    Otherwise one TRIAGE_TASK message each, sent together: one producer and one pipelined
+    round trip to the broker for the batch.
     """
     task_path = getattr(settings, "TRIAGE_TASK", "")
     if not task_path or not ticket_ids:
@@ -161,16 +161,15 @@ def enqueue_triage_many(*, ticket_ids: list[int]) -> None:
         return
     from frt_crm.celery import enqueue_on_commit
 
-    task = import_string(task_path)
-    batch_name = getattr(task, "batch_task_name", "")
-    if batch_name:
-        batch_task = task.app.tasks[batch_name]
+    batch_path = getattr(settings, "TRIAGE_BATCH_TASK", "")
+    if batch_path:
+        batch_task = import_string(batch_path)
         size = max(1, getattr(settings, "TRIAGE_BATCH_SIZE", 50))
         ids = list(ticket_ids)
         for start in range(0, len(ids), size):
             enqueue_on_commit(batch_task, ids[start : start + size])
         return
-    enqueue_on_commit(_SentTogether(task), list(ticket_ids))
+    enqueue_on_commit(_SentTogether(import_string(task_path)), list(ticket_ids))
 
 
 class _SentTogether:
