@@ -80,6 +80,16 @@ def _pipeline(*, balanced: bool, seed: int) -> Pipeline:
     )
 
 
+@dataclass(frozen=True)
+class Assessment:
+    """What the models say of one text: the prediction and each level's probability."""
+
+    topic: str
+    level: int
+    confidence: float
+    level_probabilities: dict[int, float]
+
+
 @dataclass
 class Model:
     """A trained topic model and level model; see the module docstring."""
@@ -93,24 +103,31 @@ class Model:
 
     def predict_many(self, texts: Sequence[str]) -> list[tuple[str, int, float]]:
         """Batch form of :meth:`predict`: one vectorisation for many texts is much faster."""
+        return [(a.topic, a.level, a.confidence) for a in self.assess_many(texts)]
+
+    def level_probability(self, text: str, level: int) -> float:
+        """The level model's probability that ``text`` belongs at ``level`` (0 if unseen)."""
+        return self.assess_many([text])[0].level_probabilities.get(level, 0.0)
+
+    def assess_many(self, texts: Sequence[str]) -> list[Assessment]:
+        """Everything both models say of each text, each model run once for all of them."""
         texts = list(texts)
         topic_proba = self.topic_pipeline.predict_proba(texts)
         level_proba = self.level_pipeline.predict_proba(texts)
         topic_classes = self.topic_pipeline.classes_
-        level_classes = self.level_pipeline.classes_
+        level_classes = [int(c) for c in self.level_pipeline.classes_]
         results = []
         for t_row, l_row in zip(topic_proba, level_proba, strict=True):
             t_best, l_best = int(np.argmax(t_row)), int(np.argmax(l_row))
-            confidence = float(min(t_row[t_best], l_row[l_best]))
-            results.append((str(topic_classes[t_best]), int(level_classes[l_best]), confidence))
+            results.append(
+                Assessment(
+                    topic=str(topic_classes[t_best]),
+                    level=level_classes[l_best],
+                    confidence=float(min(t_row[t_best], l_row[l_best])),
+                    level_probabilities=dict(zip(level_classes, map(float, l_row), strict=True)),
+                )
+            )
         return results
-
-    def level_probability(self, text: str, level: int) -> float:
-        """The level model's probability that ``text`` belongs at ``level`` (0 if unseen)."""
-        classes = [int(c) for c in self.level_pipeline.classes_]
-        if level not in classes:
-            return 0.0
-        return float(self.level_pipeline.predict_proba([text])[0][classes.index(level)])
 
     def dumps(self) -> bytes:
         """Pickled bytes, tagged with the scikit-learn version (trusted storage only)."""

@@ -13,6 +13,7 @@ from __future__ import annotations
 import logging
 import threading
 from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -138,94 +139,51 @@ def live_classifier() -> classifier_module.Model | None:
     return model
 
 
-class LazyClassifier:
-    """Looks the classifier up only when ``rules.decide`` asks (no topic rule matched, or the
-    second opinion on a level-1 decision): other decisions never need it."""
+class _LiveClassifier:
+    """The classifier in use, as ``rules.decide`` asks it (where no topic rule decided, and
+    for the second opinion on a level-1 decision): looked up at the first question only, each
+    text assessed once. Given the texts of a batch, the first question assesses them all with
+    one run of the model instead of one per ticket."""
 
-    def __init__(self) -> None:
-        self._model: classifier_module.Model | None = None
+    def __init__(self, texts: Sequence[str] = ()) -> None:
+        self._pending = list(dict.fromkeys(texts))
         self._loaded = False
+        self._model: classifier_module.Model | None = None
+        self._seen: dict[str, classifier_module.Assessment] = {}
 
-    def _get(self) -> classifier_module.Model | None:
+    def _assess(self, text: str) -> classifier_module.Assessment | None:
         if not self._loaded:
             self._model, self._loaded = live_classifier(), True
-        return self._model
-
-    def predict(self, text: str) -> tuple[str, int, float]:
-        model = self._get()
-        if model is None:
-            return ("", 1, -1.0)  # below any threshold: the classifier does not decide
-        return model.predict(text)
-
-    def level_probability(self, text: str, level: int) -> float:
-        model = self._get()
-        return 0.0 if model is None else model.level_probability(text, level)
-
-
-class _RememberingClassifier:
-    """The live classifier for a dry run: each text is predicted once, though the live and
-    the draft versions both ask about it."""
-
-    def __init__(self) -> None:
-        self._lazy = LazyClassifier()
-        self._seen: dict[str, tuple[str, int, float]] = {}
-        self._chances: dict[tuple[str, int], float] = {}
-
-    def predict(self, text: str) -> tuple[str, int, float]:
+        if self._model is None:
+            return None
         if text not in self._seen:
-            self._seen[text] = self._lazy.predict(text)
+            texts = [t for t in self._pending if t not in self._seen]
+            if text not in texts:
+                texts.append(text)
+            self._seen.update(zip(texts, self._model.assess_many(texts), strict=True))
+            self._pending = []
         return self._seen[text]
 
+    def predict(self, text: str) -> tuple[str, int, float]:
+        found = self._assess(text)
+        if found is None:
+            return ("", 1, -1.0)  # below any threshold: the classifier does not decide
+        return (found.topic, found.level, found.confidence)
+
     def level_probability(self, text: str, level: int) -> float:
-        key = (text, level)
-        if key not in self._chances:
-            self._chances[key] = self._lazy.level_probability(text, level)
-        return self._chances[key]
+        found = self._assess(text)
+        return 0.0 if found is None else found.level_probabilities.get(level, 0.0)
 
 
 def decide_live(facts: rules.Facts) -> rules.Decision:
     """The decision the live configuration (policy, then classifier) takes on ``facts``."""
-    return rules.decide(facts=facts, policy=live_policy(), classifier=LazyClassifier())
+    return rules.decide(facts=facts, policy=live_policy(), classifier=_LiveClassifier())
 
 
-class _BatchClassifier:
-    """The live classifier for a batch of texts: the first question about any of them runs
-    the model once on all (one vectorisation instead of one per ticket)."""
-
-    def __init__(self, texts: list[str]) -> None:
-        self._texts = list(dict.fromkeys(texts))
-        self._loaded = False
-        self._answers: dict[str, tuple[str, int, float]] = {}
-        self._chances: dict[str, dict[int, float]] = {}
-
-    def _load(self) -> None:
-        self._loaded = True
-        model = live_classifier()
-        if model is None or not self._texts:
-            return
-        self._answers = dict(zip(self._texts, model.predict_many(self._texts), strict=True))
-        classes = [int(c) for c in model.level_pipeline.classes_]
-        rows = model.level_pipeline.predict_proba(self._texts)
-        self._chances = {
-            text: dict(zip(classes, map(float, row), strict=True))
-            for text, row in zip(self._texts, rows, strict=True)
-        }
-
-    def predict(self, text: str) -> tuple[str, int, float]:
-        if not self._loaded:
-            self._load()
-        return self._answers.get(text, ("", 1, -1.0))
-
-    def level_probability(self, text: str, level: int) -> float:
-        if not self._loaded:
-            self._load()
-        return self._chances.get(text, {}).get(level, 0.0)
-
-
-def decide_live_many(facts: list[rules.Facts]) -> list[rules.Decision]:
+def decide_live_many(facts: Sequence[rules.Facts]) -> list[rules.Decision]:
     """:func:`decide_live` for a batch: the same decisions, the classifier run once for all."""
     policy = live_policy()
-    classifier = _BatchClassifier([f.text for f in facts])
+    classifier = _LiveClassifier([f.text for f in facts])
     return [rules.decide(facts=f, policy=policy, classifier=classifier) for f in facts]
 
 
@@ -381,7 +339,6 @@ def policy_dry_run(*, version: PolicyVersion, by: User | None, limit: int = 1000
 
     draft_policy = policy_version_compile(version=version)
     live = live_policy()
-    classifier = _RememberingClassifier()
     classifier_row = (
         TriageClassifier.objects.filter(is_active=True).only("source", "created_at").first()
     )
@@ -391,6 +348,8 @@ def policy_dry_run(*, version: PolicyVersion, by: User | None, limit: int = 1000
         .order_by("-created_at", "-id")[:limit]
     )
     facts = facts_for_tickets(tickets)
+    # Each text assessed once, for both versions, in one run of the model.
+    classifier = _LiveClassifier([f.text for f in facts.values()])
     result = DryRunResult(version=version.version, live_version=live.version)
     moves: Counter[str] = Counter()
     agree_live = agree_draft = 0

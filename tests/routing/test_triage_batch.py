@@ -224,7 +224,7 @@ def test_a_batch_asks_the_classifiers_second_opinion_once_for_all_its_tickets():
     classifier_in_use_calling_level_3(SCHEDULE_QUESTION)
     batch = [new_ticket(body=SCHEDULE_QUESTION) for _ in range(3)]
     with mock.patch.object(
-        classifier.Model, "predict_many", autospec=True, side_effect=classifier.Model.predict_many
+        classifier.Model, "assess_many", autospec=True, side_effect=classifier.Model.assess_many
     ) as runs:
         ticket_triage_many(ticket_ids=[t.pk for t in batch])
     assert runs.call_count == 1
