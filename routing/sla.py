@@ -328,9 +328,9 @@ def sla_sweep(*, now: datetime | None = None, limit: int = 20000) -> dict[str, i
             if not changed:
                 continue
             data = {
-                "first_response_due_at": _iso(ticket.first_response_due_at),
-                "first_answered_at_level": _iso(ticket.level_first_responded_at),
-                "resolution_due_at": _iso(ticket.resolution_due_at),
+                "first_response_due_at": iso_or_none(ticket.first_response_due_at),
+                "first_answered_at_level": iso_or_none(ticket.level_first_responded_at),
+                "resolution_due_at": iso_or_none(ticket.resolution_due_at),
             }
             if rising:
                 data["priority"] = [ticket.priority, priority]
@@ -348,7 +348,7 @@ def sla_sweep(*, now: datetime | None = None, limit: int = 20000) -> dict[str, i
     return counts
 
 
-def _iso(value: datetime | None) -> str | None:
+def iso_or_none(value: datetime | None) -> str | None:
     return value.isoformat() if value else None
 
 

@@ -32,7 +32,7 @@ from contacts.selectors import ticket_scope_q
 from contacts.services import StaleTicket, ticket_assign
 
 from .. import rules
-from ..sla import sla_due_dates, sla_targets_for
+from ..sla import iso_or_none, sla_due_dates, sla_targets_for
 from .policies import live_policy
 
 logger = logging.getLogger(__name__)
@@ -139,12 +139,8 @@ def _record_sla_reset(
         to_value=ticket.sla_state,
         data={
             "move": move,
-            "first_response_due_at": ticket.first_response_due_at.isoformat()
-            if ticket.first_response_due_at
-            else None,
-            "resolution_due_at": ticket.resolution_due_at.isoformat()
-            if ticket.resolution_due_at
-            else None,
+            "first_response_due_at": iso_or_none(ticket.first_response_due_at),
+            "resolution_due_at": iso_or_none(ticket.resolution_due_at),
         },
     )
 
