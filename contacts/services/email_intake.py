@@ -451,6 +451,35 @@ def email_ingest_many(
     return outcomes  # type: ignore[return-value]
 
 
+def email_ingest_batch(
+    *,
+    items: list[tuple[bytes, str]],
+    source: str = "email",
+    brand: Brand | None = None,
+    one=None,
+) -> list[EmailOutcome]:
+    """`email_ingest_many` in a transaction of its own, committed once for the batch. If the
+    batch fails (a database error, or a bug), nothing of it is committed and each message is
+    taken in again on its own, so that a failure costs that message only: by `one(raw,
+    detail)` when given (the caller's way to keep what fails), else `email_ingest`."""
+    if not items:
+        return []
+    try:
+        with transaction.atomic():
+            outcomes = email_ingest_many(items=items, source=source, brand=brand)
+            if transaction.get_rollback():
+                raise RuntimeError("a database error left the batch's transaction unusable")
+        return outcomes
+    except Exception:
+        logger.exception("%s intake: batch failed, taking its messages one by one", source)
+    if one is None:
+
+        def one(raw: bytes, detail: str) -> EmailOutcome:
+            return email_ingest(raw=raw, source=source, source_detail=detail, brand=brand)
+
+    return [one(raw, detail) for raw, detail in items]
+
+
 def _parse(
     raw: bytes, *, source: str, source_detail: str, brand: Brand | None
 ) -> ParsedEmail | EmailOutcome:

@@ -8,13 +8,12 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 
 from django.conf import settings
-from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
 from ..channels.imap import ImapError, ImapSettings, imap_session
 from ..models import Mailbox
-from .email_intake import email_ingest, email_ingest_many
+from .email_intake import email_ingest_batch
 from .quarantine import quarantine_put
 
 logger = logging.getLogger(__name__)
@@ -106,23 +105,11 @@ def _count(report: PollReport, status: str) -> None:
 
 
 def _ingest(session, batch, *, mailbox: Mailbox, detail: str, report: PollReport) -> None:
-    """Take a batch in with one commit, then move its messages out of the inbox; if the batch
-    fails, each message again on its own, so that one bad message costs only itself."""
-    if not batch:
-        return
-    try:
-        with transaction.atomic():
-            outcomes = email_ingest_many(
-                items=[(raw, detail) for _, raw in batch], source="imap", brand=mailbox.brand
-            )
-            if transaction.get_rollback():
-                raise RuntimeError("a database error left the batch's transaction unusable")
-    except Exception:
-        logger.exception("mailbox %s: batch failed, taking its messages one by one", mailbox)
-        outcomes = [
-            email_ingest(raw=raw, source="imap", source_detail=detail, brand=mailbox.brand)
-            for _, raw in batch
-        ]
+    """Take a batch in with one commit (each message on its own if the batch fails), then
+    move its messages out of the inbox."""
+    outcomes = email_ingest_batch(
+        items=[(raw, detail) for _, raw in batch], source="imap", brand=mailbox.brand
+    )
     # Committed: now they may leave the inbox (a broken connection leaves the rest there, and
     # a message taken in twice is a duplicate, recognised by its Message-ID).
     for (uid, _), outcome in zip(batch, outcomes, strict=True):

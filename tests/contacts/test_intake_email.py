@@ -308,8 +308,9 @@ def test_a_database_error_in_a_batch_loses_nothing(intake_env):
     from django.db import DatabaseError
 
     from contacts.management.commands import ingest_email as command
+    from contacts.services import email_intake
 
-    real_many, real_one = command.email_ingest_many, command.email_ingest
+    real_many, real_one = email_intake.email_ingest_many, command.email_ingest
     calls = {"one": 0}
 
     def broken_batch(**kwargs):
@@ -324,7 +325,7 @@ def test_a_database_error_in_a_batch_loses_nothing(intake_env):
 
     files = [str(EMAILS / n) for n in ("plain_utf8.eml", "latin1_qp.eml", "html_only.eml")]
     with (
-        mock.patch.object(command, "email_ingest_many", side_effect=broken_batch),
+        mock.patch.object(email_intake, "email_ingest_many", side_effect=broken_batch),
         mock.patch.object(command, "email_ingest", side_effect=flaky),
     ):
         lines = run(*files)

@@ -169,7 +169,7 @@ def test_poll_takes_a_mailbox_in_by_batches_with_one_commit_each(imap_folders, m
         append(conn, inbox, eml(name))
 
     with mock.patch(
-        "contacts.services.mailboxes.email_ingest_many", side_effect=email_ingest_many
+        "contacts.services.email_intake.email_ingest_many", side_effect=email_ingest_many
     ) as batches:
         report = mailbox_poll(mailbox_id=mailbox.pk)
 
@@ -184,7 +184,7 @@ def test_a_failed_batch_is_taken_in_message_by_message(imap_folders, mailbox):
     append(conn, inbox, eml("ooo_subject_only.eml"))
 
     with mock.patch(
-        "contacts.services.mailboxes.email_ingest_many", side_effect=RuntimeError("bug")
+        "contacts.services.email_intake.email_ingest_many", side_effect=RuntimeError("bug")
     ):
         report = mailbox_poll(mailbox_id=mailbox.pk)
 

@@ -16,10 +16,9 @@ import sys
 
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
-from django.db import transaction
 
 from contacts.models import Brand
-from contacts.services.email_intake import EmailOutcome, email_ingest, email_ingest_many
+from contacts.services.email_intake import EmailOutcome, email_ingest, email_ingest_batch
 from contacts.services.intake import REJECTED
 from contacts.services.quarantine import quarantine_put
 
@@ -27,10 +26,6 @@ logger = logging.getLogger(__name__)
 
 # Raw bytes a batch holds at most (its messages are parsed before being written together).
 BATCH_BYTES = 32 * 1024 * 1024
-
-
-class _BatchBroken(Exception):
-    """A database error left the batch's transaction unusable: nothing of it was committed."""
 
 
 class Command(BaseCommand):
@@ -63,18 +58,20 @@ class Command(BaseCommand):
             # One commit per batch: the WAL flush of a commit costs more than the rest of a
             # small message's intake, and the batch's plain new messages are written together
             # (email_ingest_many). Lines are printed once their batch is committed.
-            try:
-                with transaction.atomic():
-                    results = self._batch(chunk, brand)
-                    if transaction.get_rollback():
-                        raise _BatchBroken
-            except Exception:
-                # A database error, or a bug: nothing of the batch was committed (raw files
-                # stay stored). Each message again on its own, a failure costing that one only.
-                logger.exception("ingest_email: batch failed, taking its messages one by one")
-                results = [
-                    (name, self._one(name, raw, problem, brand)) for name, raw, problem in chunk
-                ]
+            readable = [(raw, name) for name, raw, _ in chunk if raw is not None]
+            outcomes = iter(
+                email_ingest_batch(
+                    items=readable,
+                    source="email",
+                    brand=brand,
+                    # A batch that failed: each message again, what fails kept in quarantine.
+                    one=lambda raw, name: self._one(name, raw, "", brand),
+                )
+            )
+            results = [
+                (name, next(outcomes) if raw is not None else self._one(name, None, problem, brand))
+                for name, raw, problem in chunk
+            ]
             for name, outcome in results:
                 if outcome is None:
                     failures += 1
@@ -96,19 +93,6 @@ class Command(BaseCommand):
                 chunk, held = [], 0
         if chunk:
             yield chunk
-
-    def _batch(self, chunk, brand) -> list[tuple[str, EmailOutcome]]:
-        readable = [(raw, name) for name, raw, _ in chunk if raw is not None]
-        outcomes = iter(email_ingest_many(items=readable, source="email", brand=brand))
-        return [
-            (
-                name,
-                next(outcomes)
-                if raw is not None
-                else EmailOutcome(status=REJECTED, reason=problem),
-            )
-            for name, raw, problem in chunk
-        ]
 
     def _read(self, name: str) -> tuple[bytes | None, str]:
         limit = getattr(settings, "INTAKE_MAX_EMAIL_BYTES", settings.MAX_UPLOAD_BYTES)
