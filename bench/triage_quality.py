@@ -33,7 +33,18 @@ sys.path.insert(0, str(ROOT))
 
 from routing import classifier as clf  # noqa: E402
 from routing.default_policy import default_policy  # noqa: E402
-from routing.rules import Decision, Facts, Policy, TopicClassifier, decide  # noqa: E402
+from routing.rules import (  # noqa: E402
+    Decision,
+    Facts,
+    Policy,
+    TopicClassifier,
+    decide,
+    policy_from_dict,
+    policy_to_dict,
+)
+
+# What a manager would set to turn the classifier's second opinion on (see default_policy).
+REVIEW_THRESHOLD = 0.3
 
 DATA = ROOT / "tests" / "data" / "triage_examples.jsonl"
 
@@ -201,6 +212,16 @@ def main() -> None:
         f"threshold {policy.defaults.classifier_threshold})",
         rows,
         combined,
+    )
+    data = policy_to_dict(policy)
+    data["defaults"]["review_threshold"] = REVIEW_THRESHOLD
+    reviewing = policy_from_dict(data)
+    reviewed = [decide(facts=f, policy=reviewing, classifier=model) for f in facts]
+    print_report(
+        f"the same + second opinion on level 1 (review_threshold {REVIEW_THRESHOLD}, "
+        f"off in the shipped policy)",
+        rows,
+        reviewed,
     )
 
     train_rows = load_rows(split="train")

@@ -46,8 +46,9 @@ still sends its own message (`ticket_open`, as a web form or a call does): the w
 waiting tickets along by batches, but receives, dispatches and discards a message per ticket.
 
 With --classifier, a classifier trained on the labelled sets is in use (`train_classifier`,
-the train split and the development sets): its second opinion then runs on every decision the
-rules leave at level 1, once per batch. Same session, back to back (load 2.4–2.7): without it
+the train split and the development sets) and the live policy's second opinion is on
+(review_threshold 0.3; the shipped policy has it off): it then runs on every decision the rules
+leave at level 1, once per batch. Same session, back to back (load 2.4–2.7): without it
 1,777 tickets/s and 13.3 s for the burst; with it 839 tickets/s and 17.6 s (a first run with
 it: 497 tickets/s, 22.7 s). Without --classifier, none is in use.
 
@@ -298,8 +299,9 @@ def main() -> None:
     parser.add_argument(
         "--classifier",
         action="store_true",
-        help="train the classifier on the labelled sets and put it in use (its second opinion "
-        "then runs on every level-1 decision); without it, none is in use",
+        help="train the classifier on the labelled sets, put it in use and turn the live "
+        "policy's second opinion on (it then runs on every level-1 decision); without it, "
+        "none is in use",
     )
     args = parser.parse_args()
 
@@ -383,9 +385,15 @@ def main() -> None:
 
 
 def use_classifier(wanted: bool) -> None:
-    """Put a classifier trained on the labelled sets in use, or none (the worker reads it)."""
-    from routing.models import TriageClassifier
+    """Put a classifier trained on the labelled sets in use with the live policy's second
+    opinion on (review_threshold 0.3), or none and the second opinion off (the worker reads
+    both)."""
+    from routing.models import PolicyVersion, TriageClassifier
 
+    live = PolicyVersion.objects.get(state=PolicyVersion.State.LIVE)
+    PolicyVersion.objects.filter(pk=live.pk).update(
+        defaults={**live.defaults, "review_threshold": 0.3 if wanted else None}
+    )
     if not wanted:
         TriageClassifier.objects.filter(is_active=True).update(is_active=False)
         return

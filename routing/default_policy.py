@@ -1988,10 +1988,11 @@ DEFAULT_POLICY: dict[str, Any] = {
         # from 0.4 up, the classifier's topic was right about 9 times in 10 and its level beat
         # "level 1 by default" on the messages it was that sure of. Few reach it (small model).
         "classifier_threshold": 0.4,
-        # Second opinion on what the rules leave at level 1 (needs an active classifier).
-        # Chosen by 5-fold cross-validation on train + the two development sets: from 0.3 up,
-        # about 3 level-1 messages in 1,000 are sent for review at level 2 by mistake.
-        "review_threshold": 0.3,
+        # Second opinion on what the rules leave at level 1 (needs an active classifier). Off:
+        # the classifier decides only where no rule did. Managers who want it set 0.3 here
+        # (5-fold cross-validation on train + the development sets: from 0.3 up, about 3
+        # level-1 messages in 1,000 are sent for review at level 2 by mistake).
+        "review_threshold": None,
         "review_level": 2,
         "level1_team": "n1-call-centre",
         "level2_teams": {

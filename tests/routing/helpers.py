@@ -104,7 +104,8 @@ def answered(ticket, by):
 
 def classifier_in_use_calling_level_3(text: str):
     """Put in use a tiny classifier that has seen ``text`` only as a mediator's case (level 3),
-    so that its second opinion raises ``text`` when the rules leave it at level 1."""
+    and turn the live policy's second opinion on, so that it raises ``text`` when the rules
+    leave it at level 1."""
     from routing import classifier
     from routing.services import classifier_store, reset_caches
 
@@ -114,5 +115,12 @@ def classifier_in_use_calling_level_3(text: str):
         levels=[3] * 4 + [1] * 4,
     )
     classifier_store(model=model, metrics={}, source="test", examples=8, by=None, activate=True)
+    # And the live policy asks it for a second opinion, as a manager would set it.
+    from routing.models import PolicyVersion
+
+    live = PolicyVersion.objects.get(state=PolicyVersion.State.LIVE)
+    PolicyVersion.objects.filter(pk=live.pk).update(
+        defaults={**live.defaults, "review_threshold": 0.3}
+    )
     reset_caches()
     return model

@@ -916,6 +916,14 @@ class SecondOpinion(FakeClassifier):
         return self.level3 if level == 3 else (1.0 - self.level3) / 2
 
 
+@pytest.fixture
+def reviewing(policy: Policy) -> Policy:
+    """The default policy with the second opinion on, as a manager would set it."""
+    data = policy_to_dict(policy)
+    data["defaults"]["review_threshold"] = 0.3
+    return policy_from_dict(data)
+
+
 # Rules leave it at level 1 (a programme question); nothing in it names a grievance.
 INDIRECT = (
     "Trois personnes interrogées dans la rue, trois personnes ravies. "
@@ -924,12 +932,12 @@ INDIRECT = (
 
 
 def test_second_opinion_sends_a_likely_mediator_case_for_review_at_level_2(
-    policy: Policy,
+    reviewing: Policy,
 ) -> None:
-    assert triage(policy, INDIRECT).level == 1
+    assert triage(reviewing, INDIRECT).level == 1
     decision = decide(
         facts=Facts(channel="web", brand="france2", body=INDIRECT),
-        policy=policy,
+        policy=reviewing,
         classifier=SecondOpinion(0.62),
     )
     assert (decision.level, decision.team) == (2, "srt-france2")
@@ -940,37 +948,39 @@ def test_second_opinion_sends_a_likely_mediator_case_for_review_at_level_2(
     )
 
 
-def test_second_opinion_below_its_threshold_changes_nothing(policy: Policy) -> None:
+def test_second_opinion_below_its_threshold_changes_nothing(reviewing: Policy) -> None:
     decision = decide(
         facts=Facts(channel="web", brand="france2", body=INDIRECT),
-        policy=policy,
+        policy=reviewing,
         classifier=SecondOpinion(0.29),
     )
     assert decision.level == 1
     assert "second-avis" not in decision.tags
 
 
-def test_second_opinion_respects_a_how_to_cap_and_a_policy_without_it(policy: Policy) -> None:
+def test_second_opinion_respects_a_how_to_cap_and_is_off_in_the_default_policy(
+    policy: Policy, reviewing: Policy
+) -> None:
     how_to = "Comment activer les sous-titres sur ma télévision ?"
-    assert triage(policy, how_to).level == 1
+    assert triage(reviewing, how_to).level == 1
     capped = decide(
         facts=Facts(channel="web", brand="france2", body=how_to),
-        policy=policy,
+        policy=reviewing,
         classifier=SecondOpinion(0.9),
     )
     assert capped.level == 1
-    data = policy_to_dict(policy)
-    data["defaults"]["review_threshold"] = None
+    # Shipped off: the classifier decides only where no rule did.
+    assert policy.defaults.review_threshold is None
     without = decide(
         facts=Facts(channel="web", brand="france2", body=INDIRECT),
-        policy=policy_from_dict(data),
+        policy=policy,
         classifier=SecondOpinion(0.9),
     )
     assert without.level == 1
 
 
-def test_second_opinion_can_send_straight_to_the_mediators(policy: Policy) -> None:
-    data = policy_to_dict(policy)
+def test_second_opinion_can_send_straight_to_the_mediators(reviewing: Policy) -> None:
+    data = policy_to_dict(reviewing)
     data["defaults"]["review_level"] = 3
     decision = decide(
         facts=Facts(channel="web", brand="france2", body=INDIRECT),
