@@ -1,6 +1,22 @@
 import django_filters
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema_field
+
+from accounts.models import Level
+from frt_crm.api_input import DateTimeFilterField, IntegerFormField
 
 from .models import Channel, Priority, SlaState, Status, Ticket, Topic
+
+
+class DateTimeFilter(django_filters.IsoDateTimeFilter):
+    # ISO 8601, within the years and UTC offsets the database stores (else 400, not 500).
+    field_class = DateTimeFilterField
+
+
+@extend_schema_field(OpenApiTypes.INT)
+class IntegerFilter(django_filters.NumberFilter):
+    # Whole numbers in the column's range: "1.5" or 10**30 are a 400, not a database error.
+    field_class = IntegerFormField
 
 
 class TicketFilter(django_filters.FilterSet):
@@ -9,13 +25,13 @@ class TicketFilter(django_filters.FilterSet):
     topic = django_filters.MultipleChoiceFilter(choices=Topic.choices)
     priority = django_filters.MultipleChoiceFilter(choices=Priority.choices)
     sla_state = django_filters.MultipleChoiceFilter(choices=SlaState.choices)
-    level = django_filters.NumberFilter()
-    brand = django_filters.CharFilter(field_name="brand__code")
-    team = django_filters.CharFilter(field_name="team__code")
-    reference = django_filters.CharFilter()
-    viewer = django_filters.NumberFilter(field_name="viewer_id")
-    created_after = django_filters.IsoDateTimeFilter(field_name="created_at", lookup_expr="gte")
-    created_before = django_filters.IsoDateTimeFilter(field_name="created_at", lookup_expr="lt")
+    level = django_filters.TypedChoiceFilter(choices=Level.choices, coerce=int)
+    brand = django_filters.CharFilter(field_name="brand__code", max_length=64)
+    team = django_filters.CharFilter(field_name="team__code", max_length=64)
+    reference = django_filters.CharFilter(max_length=20)
+    viewer = IntegerFilter(field_name="viewer_id", min_value=1)
+    created_after = DateTimeFilter(field_name="created_at", lookup_expr="gte")
+    created_before = DateTimeFilter(field_name="created_at", lookup_expr="lt")
 
     class Meta:
         model = Ticket

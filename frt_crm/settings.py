@@ -387,7 +387,11 @@ REST_FRAMEWORK = {
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.CursorPagination",
     "PAGE_SIZE": 50,
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    # JSON only, bounded (size, depth, characters): see frt_crm/api_input.py.
+    "DEFAULT_PARSER_CLASSES": ["frt_crm.api_input.JSONParser"],
+    # One error body for every refusal: see frt_crm/api_errors.py.
+    "EXCEPTION_HANDLER": "frt_crm.api_errors.exception_handler",
+    "DEFAULT_SCHEMA_CLASS": "frt_crm.api_schema.AutoSchema",
     "DEFAULT_THROTTLE_RATES": {"anon": "60/minute", "user": "6000/minute"},
 }
 SPECTACULAR_SETTINGS = {

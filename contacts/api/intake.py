@@ -6,14 +6,17 @@ authenticate with their integration token (see contacts.api.auth).
 
 from __future__ import annotations
 
-from django.conf import settings
+from datetime import timedelta
+
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import OpenApiExample, OpenApiResponse, extend_schema
 from rest_framework import serializers, status, viewsets
-from rest_framework.exceptions import APIException
-from rest_framework.parsers import JSONParser
+from rest_framework.exceptions import PermissionDenied
 from rest_framework.response import Response
+
+from frt_crm import api_input
+from frt_crm.api_errors import ApiConflict, Conflict
 
 from ..intake_selectors import brand_active_by_code, viewers_for_phone
 from ..models import Channel, ConsentKind, Programme, Ticket
@@ -22,6 +25,7 @@ from ..services.intake import DUPLICATE, SenderIdentity
 from ..services.integrations import (
     ApiContactInput,
     ExternalIdConflict,
+    IntegrationRefused,
     api_contact_submit,
     payload_digest,
 )
@@ -29,39 +33,28 @@ from ..services.viewers import normalise_phone
 from .auth import IntegrationThrottle, IntegrationTokenAuthentication, MayPostCalls, MayPostContacts
 
 
-class PayloadTooLarge(APIException):
-    status_code = status.HTTP_413_REQUEST_ENTITY_TOO_LARGE
-    default_detail = _("Request body too large.")
-    default_code = "too_large"
+class Refused(PermissionDenied):
+    """403 for what the client may not write, with the service's reason and field."""
 
-
-def _check_size(request) -> None:
-    limit = getattr(settings, "INTAKE_API_MAX_BYTES", 1024 * 1024)
-    try:
-        length = int(request.META.get("CONTENT_LENGTH") or 0)
-    except ValueError:
-        length = 0
-    if length > limit:
-        raise PayloadTooLarge(
-            _("Request body too large: %(size)s bytes (limit %(limit)s bytes).")
-            % {"size": length, "limit": limit}
-        )
+    def __init__(self, refusal: IntegrationRefused):
+        super().__init__(refusal.message, code=refusal.code)
+        self.extra = {"errors": {refusal.field: [refusal.message]}}
 
 
 # --- contacts ----------------------------------------------------------------------------------
 
 
 class SenderSerializer(serializers.Serializer):
-    email = serializers.EmailField(required=False, allow_blank=True, max_length=254)
-    civility = serializers.ChoiceField(choices=["", "M.", "Mme"], required=False, default="")
-    first_name = serializers.CharField(required=False, allow_blank=True, max_length=100)
-    last_name = serializers.CharField(required=False, allow_blank=True, max_length=100)
-    organisation = serializers.CharField(required=False, allow_blank=True, max_length=200)
-    phone = serializers.CharField(required=False, allow_blank=True, max_length=32)
-    address = serializers.CharField(required=False, allow_blank=True, max_length=200)
-    postcode = serializers.CharField(required=False, allow_blank=True, max_length=16)
-    city = serializers.CharField(required=False, allow_blank=True, max_length=100)
-    country = serializers.CharField(required=False, default="FR", min_length=2, max_length=2)
+    email = api_input.EmailField(required=False, allow_blank=True, max_length=254)
+    civility = api_input.ChoiceField(choices=["", "M.", "Mme"], required=False, default="")
+    first_name = api_input.CharField(required=False, allow_blank=True, max_length=100)
+    last_name = api_input.CharField(required=False, allow_blank=True, max_length=100)
+    organisation = api_input.CharField(required=False, allow_blank=True, max_length=200)
+    phone = api_input.CharField(required=False, allow_blank=True, max_length=32)
+    address = api_input.CharField(required=False, allow_blank=True, max_length=200)
+    postcode = api_input.CharField(required=False, allow_blank=True, max_length=16)
+    city = api_input.CharField(required=False, allow_blank=True, max_length=100)
+    country = api_input.CharField(required=False, default="FR", min_length=2, max_length=2)
 
     def validate_phone(self, value):
         if value and not normalise_phone(value):
@@ -77,28 +70,33 @@ class SenderSerializer(serializers.Serializer):
 
 
 class ConsentSerializer(serializers.Serializer):
-    kind = serializers.ChoiceField(choices=ConsentKind.choices)
-    granted = serializers.BooleanField()
+    kind = api_input.ChoiceField(choices=ConsentKind.choices)
+    granted = api_input.BooleanField()
 
 
 class ContactIntakeSerializer(serializers.Serializer):
-    external_id = serializers.CharField(
+    external_id = api_input.CharField(
         max_length=128, help_text="Your id for this contact: sending it again is harmless."
     )
-    channel = serializers.ChoiceField(choices=Channel.choices, default=Channel.WEB)
-    brand = serializers.CharField(
+    channel = api_input.ChoiceField(choices=Channel.choices, default=Channel.WEB)
+    brand = api_input.CharField(
         required=False, max_length=64, help_text="Brand code, e.g. france2, france3-bretagne."
     )
-    programme = serializers.CharField(
+    programme = api_input.CharField(
         required=False, allow_blank=True, max_length=200, help_text="Programme slug."
     )
-    subject = serializers.CharField(required=False, allow_blank=True, max_length=300, default="")
-    body = serializers.CharField(max_length=50_000, trim_whitespace=True)
-    occurred_at = serializers.DateTimeField(required=False)
+    subject = api_input.CharField(required=False, allow_blank=True, max_length=300, default="")
+    body = api_input.CharField(max_length=50_000, trim_whitespace=True)
+    occurred_at = api_input.DateTimeField(required=False)
     sender = SenderSerializer()
-    ticket_reference = serializers.CharField(required=False, allow_blank=True, max_length=20)
+    ticket_reference = api_input.CharField(required=False, allow_blank=True, max_length=20)
     consents = ConsentSerializer(many=True, required=False, default=list)
-    meta = serializers.DictField(required=False, default=dict)
+    meta = api_input.JSONObjectField(
+        required=False,
+        default=dict,
+        help_text="Free-form JSON object kept with the contact: at most 5 levels deep and "
+        "16 KiB once encoded.",
+    )
 
     def validate_brand(self, value):
         brand = brand_active_by_code(value)
@@ -174,10 +172,6 @@ class ContactIntakeResultSerializer(serializers.Serializer):
     viewer = serializers.IntegerField(allow_null=True)
 
 
-class ErrorSerializer(serializers.Serializer):
-    detail = serializers.CharField()
-
-
 @extend_schema(tags=["intake"])
 class ContactIntakeViewSet(viewsets.GenericViewSet):
     """Contacts pushed by integrations (partner sites, telephony, pre-parsing gateways)."""
@@ -185,7 +179,6 @@ class ContactIntakeViewSet(viewsets.GenericViewSet):
     authentication_classes = [IntegrationTokenAuthentication]
     permission_classes = [MayPostContacts]
     throttle_classes = [IntegrationThrottle]
-    parser_classes = [JSONParser]
     serializer_class = ContactIntakeSerializer
 
     @extend_schema(
@@ -193,18 +186,17 @@ class ContactIntakeViewSet(viewsets.GenericViewSet):
         description="Creates the contact on its viewer's ticket (a new ticket in state `new`, "
         "or the ticket named by `ticket_reference`). Idempotent on `external_id`: the same "
         "payload again answers 200 with the same contact; another payload under a used "
-        "`external_id` answers 409.",
+        "`external_id` answers 409.\n\n"
+        "A client with a brand writes only into that brand (and its regional stations): "
+        "another `brand` answers 403 `brand_not_allowed`, another brand's ticket 403 "
+        "`ticket_not_allowed`. A contact joins the ticket of `ticket_reference` only when the "
+        "sender's email address or phone number is that ticket's viewer's, else 403 "
+        "`sender_not_ticket_viewer`. Nothing is stored on any refusal.",
         request=ContactIntakeSerializer,
         responses={
             201: ContactIntakeResultSerializer,
             200: OpenApiResponse(ContactIntakeResultSerializer, "Already received."),
-            400: OpenApiResponse(description="Validation errors, by field."),
-            401: ErrorSerializer,
-            403: ErrorSerializer,
-            409: ErrorSerializer,
-            413: ErrorSerializer,
-            415: ErrorSerializer,
-            429: ErrorSerializer,
+            409: OpenApiResponse(ApiConflict, "This external_id was used for another payload."),
         },
         examples=[
             OpenApiExample(
@@ -227,7 +219,7 @@ class ContactIntakeViewSet(viewsets.GenericViewSet):
         ],
     )
     def create(self, request):
-        _check_size(request)
+        api_input.check_content_length(request)  # before reading the body into memory
         raw = request._request.body  # kept as received, before parsing
         serializer = ContactIntakeSerializer(data=request.data, context={"client": request.auth})
         serializer.is_valid(raise_exception=True)
@@ -236,14 +228,14 @@ class ContactIntakeViewSet(viewsets.GenericViewSet):
             result = api_contact_submit(
                 client=request.auth, data=serializer.to_input(), raw=raw, digest=digest
             )
+        except IntegrationRefused as exc:
+            raise Refused(exc) from None
         except ExternalIdConflict as exc:
-            return Response(
-                {
-                    "detail": _("This external_id was already used for a different contact."),
-                    "contact": exc.contact.pk,
-                },
-                status=status.HTTP_409_CONFLICT,
-            )
+            raise Conflict(
+                _("This external_id was already used for a different contact."),
+                code="conflict",
+                extra={"contact": exc.contact.pk},
+            ) from None
         body = {
             "status": result.status,
             "contact": result.contact.pk,
@@ -258,25 +250,32 @@ class ContactIntakeViewSet(viewsets.GenericViewSet):
 
 
 class CallEventSerializer(serializers.Serializer):
-    event = serializers.ChoiceField(choices=[(e, e) for e in CALL_EVENTS])
-    call_id = serializers.CharField(max_length=128)
-    at = serializers.DateTimeField(required=False, help_text="When it happened (default: now).")
-    caller = serializers.CharField(required=False, allow_blank=True, max_length=32, default="")
-    line = serializers.CharField(
+    event = api_input.ChoiceField(choices=[(e, e) for e in CALL_EVENTS])
+    call_id = api_input.CharField(max_length=128)
+    at = api_input.DateTimeField(
+        required=False,
+        max_past=timedelta(days=365),
+        max_future=timedelta(days=1),
+        help_text="When it happened (default: now); within the last 365 days.",
+    )
+    caller = api_input.CharField(required=False, allow_blank=True, max_length=32, default="")
+    line = api_input.CharField(
         required=False,
         allow_blank=True,
         max_length=32,
         default="",
         help_text="The number called; it tells the brand.",
     )
-    agent = serializers.CharField(
+    agent = api_input.CharField(
         required=False,
         allow_blank=True,
         max_length=150,
         default="",
         help_text="Agent's username or phone extension (answer events).",
     )
-    queue_wait_seconds = serializers.IntegerField(required=False, min_value=0)
+    queue_wait_seconds = api_input.IntegerField(
+        required=False, min_value=0, max_value=86_400, help_text="At most a day."
+    )
 
 
 class ScreenPopViewerSerializer(serializers.Serializer):
@@ -304,7 +303,6 @@ class CallEventViewSet(viewsets.GenericViewSet):
     authentication_classes = [IntegrationTokenAuthentication]
     permission_classes = [MayPostCalls]
     throttle_classes = [IntegrationThrottle]
-    parser_classes = [JSONParser]
     serializer_class = CallEventSerializer
 
     @extend_schema(
@@ -315,14 +313,9 @@ class CallEventViewSet(viewsets.GenericViewSet):
         responses={
             201: CallEventResultSerializer,
             200: CallEventResultSerializer,
-            400: OpenApiResponse(description="Validation errors, by field."),
-            401: ErrorSerializer,
-            403: ErrorSerializer,
-            413: ErrorSerializer,
         },
     )
     def create(self, request):
-        _check_size(request)
         serializer = CallEventSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data

@@ -15,8 +15,18 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
-from ..models import Brand, Contact, IntegrationClient, Programme, Ticket
+from ..models import (
+    Brand,
+    Contact,
+    IntegrationClient,
+    Programme,
+    Ticket,
+    Viewer,
+    ViewerEmail,
+    ViewerPhone,
+)
 from .intake import (
     DUPLICATE,
     InboundMessage,
@@ -25,6 +35,7 @@ from .intake import (
     contact_intake,
     raw_store,
 )
+from .viewers import normalise_email, normalise_phone
 
 
 def _hash(token: str) -> str:
@@ -106,6 +117,67 @@ def integration_gateway_check(*, code: str, secret: str) -> IntegrationClient | 
 # --- contacts posted by integrations ----------------------------------------------------------
 
 
+class IntegrationRefused(Exception):
+    """The client may not write this contact where it asks; nothing was stored.
+
+    `code` says why (`brand_not_allowed`, `ticket_not_allowed`, `sender_not_ticket_viewer`),
+    `field` which field of the payload it concerns."""
+
+    def __init__(self, code: str, field: str, message: str) -> None:
+        self.code, self.field, self.message = code, field, message
+        super().__init__(message)
+
+
+def integration_client_may_write(*, client: IntegrationClient, brand: Brand | None) -> bool:
+    """Whether the client writes into this brand's tickets: its own brand and, for a national
+    brand, its regional stations. A client without a brand serves the whole group (the
+    telephony platform, the group's own forms)."""
+    if client.brand_id is None:
+        return True
+    return brand is not None and client.brand_id in (brand.pk, brand.parent_id)
+
+
+def _sender_is_viewer(sender: SenderIdentity, viewer: Viewer) -> bool:
+    """Whether the sender's email address or phone number is one of the viewer's (read only:
+    nothing is created to find out)."""
+    email = normalise_email(sender.email)
+    if email and ViewerEmail.objects.filter(viewer=viewer, email=email).exists():
+        return True
+    phone = normalise_phone(sender.phone) if sender.phone else None
+    return bool(phone) and ViewerPhone.objects.filter(viewer=viewer, number=phone).exists()
+
+
+def _check_scope(client: IntegrationClient, data: ApiContactInput) -> Viewer | None:
+    """Refuse what the client may not write (IntegrationRefused); the ticket's viewer when the
+    contact is threaded onto a ticket."""
+    brand = data.brand or client.brand
+    if not integration_client_may_write(client=client, brand=brand):
+        raise IntegrationRefused(
+            "brand_not_allowed", "brand", _("This client does not write into this brand.")
+        )
+    ticket = data.ticket
+    if ticket is None:
+        return None
+    if not integration_client_may_write(client=client, brand=ticket.brand):
+        raise IntegrationRefused(
+            "ticket_not_allowed",
+            "ticket_reference",
+            _("This ticket belongs to a brand this client does not write into."),
+        )
+    # As email intake: ticket references are sequential, hence guessable; only the ticket's
+    # own viewer adds to it.
+    viewer = ticket.viewer
+    while viewer is not None and viewer.merged_into_id:
+        viewer = viewer.merged_into
+    if viewer is None or not _sender_is_viewer(data.sender, viewer):
+        raise IntegrationRefused(
+            "sender_not_ticket_viewer",
+            "ticket_reference",
+            _("The sender is not this ticket's viewer."),
+        )
+    return viewer
+
+
 class ExternalIdConflict(Exception):
     """The external_id was already used for a different payload."""
 
@@ -141,8 +213,11 @@ def api_contact_submit(
 ) -> IntakeResult:
     """Take a contact pushed by an integration in (idempotent on its external_id).
 
-    Raises ExternalIdConflict when the external_id names a contact made from another payload.
+    Raises IntegrationRefused, before anything is stored, when the client may not write into
+    the brand or the ticket asked for, or threads onto a ticket for somebody else than its
+    viewer; ExternalIdConflict when the external_id names a contact made from another payload.
     """
+    viewer = _check_scope(client, data)
     raw_name, raw_sha = raw_store(data=raw, extension="json")
     message = InboundMessage(
         channel=data.channel,
@@ -157,6 +232,7 @@ def api_contact_submit(
         body_text=data.body,
         occurred_at=data.occurred_at,
         ticket=data.ticket,
+        viewer=viewer,
         consents=list(data.consents),
         consent_source=f"api:{client.code}",
         meta={**data.meta, "payload_sha256": digest, "source": f"api:{client.code}"},

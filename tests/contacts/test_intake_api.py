@@ -11,7 +11,15 @@ from django.core.management import call_command
 from django.utils import timezone
 from rest_framework.test import APIClient
 
-from contacts.models import CallEvent, CallRecord, Contact, PhoneLine, Ticket, ViewerPhone
+from contacts.models import (
+    CallEvent,
+    CallRecord,
+    Contact,
+    PhoneLine,
+    Ticket,
+    ViewerEmail,
+    ViewerPhone,
+)
 from contacts.services.integrations import integration_client_create
 from tests.contacts.conftest import TRIAGE_CALLS
 from tests.factories import TicketFactory, ViewerFactory, brand
@@ -92,7 +100,9 @@ def test_idempotency_is_per_client(api, intake_env):
 
 
 def test_ticket_reference_threads_onto_that_ticket(api):
-    ticket = TicketFactory()
+    viewer = ViewerFactory(email="jeanne.martin@example.fr")
+    ViewerEmail.objects.get_or_create(viewer=viewer, email="jeanne.martin@example.fr")
+    ticket = TicketFactory(viewer=viewer)
 
     response = post(api, "/api/v1/contacts/", {**PAYLOAD, "ticket_reference": ticket.reference})
 
@@ -115,7 +125,9 @@ def test_invalid_payloads_get_400_naming_the_field(api, change, field):
     response = post(api, "/api/v1/contacts/", {**PAYLOAD, **change})
 
     assert response.status_code == 400
-    assert field in response.json()
+    body = response.json()
+    assert body["code"] and body["detail"]
+    assert any(path.split(".")[0] == field for path in body["errors"])
     assert Contact.objects.count() == 0
 
 
@@ -224,7 +236,7 @@ def test_hangup_before_answer_is_an_abandoned_call(api):
 
 def test_unknown_call_event_is_refused(api):
     response = post(api, "/api/v1/calls/", {"event": "transfer", "call_id": "c-4"})
-    assert response.status_code == 400 and "event" in response.json()
+    assert response.status_code == 400 and "event" in response.json()["errors"]
 
 
 CACHE_BACKENDS = [("locmem.LocMemCache", "throttle"), ("db.DatabaseCache", "frt_cache")]
