@@ -270,3 +270,52 @@ def test_the_throttle_counts_per_window_on_every_cache_backend(settings, backend
 
     cache.delete_many(keys)
     assert first == second == [True, True, False]
+
+
+# --- what a client may write (issue 11, finding 2) ---------------------------------------------
+
+
+def _stored():
+    from contacts.models import Viewer
+
+    return Contact.objects.count(), Viewer.objects.count(), Ticket.objects.count()
+
+
+def test_a_stranger_quoting_a_ticket_reference_is_refused_and_nothing_is_stored(api):
+    ticket = TicketFactory(status="resolved")
+    before = _stored()
+
+    response = post(api, "/api/v1/contacts/", {**PAYLOAD, "ticket_reference": ticket.reference})
+
+    assert response.status_code == 403, response.content
+    body = response.json()
+    assert body["code"] == "sender_not_ticket_viewer" and "ticket_reference" in body["errors"]
+    assert _stored() == before
+    ticket.refresh_from_db()
+    assert ticket.status == "resolved"  # not reopened
+
+
+def test_a_client_writes_only_into_its_own_brands(intake_env):
+    _, token = integration_client_create(
+        code="f3-site", name="F3", brand=brand("france3"), may_post_contacts=True
+    )
+    f3 = APIClient()
+    f3.credentials(HTTP_AUTHORIZATION=f"Bearer {token}")
+    viewer = ViewerFactory(email="jeanne.martin@example.fr")
+    ViewerEmail.objects.get_or_create(viewer=viewer, email="jeanne.martin@example.fr")
+    france2_ticket = TicketFactory(viewer=viewer, brand=brand("france2"))
+    before = _stored()
+
+    other_brand = post(f3, "/api/v1/contacts/", PAYLOAD)  # brand france2
+    other_ticket = post(
+        f3,
+        "/api/v1/contacts/",
+        {**PAYLOAD, "brand": "france3", "ticket_reference": france2_ticket.reference},
+    )
+
+    assert other_brand.status_code == 403 and other_brand.json()["code"] == "brand_not_allowed"
+    assert other_ticket.status_code == 403
+    assert other_ticket.json()["code"] == "ticket_not_allowed"
+    assert _stored() == before
+    own = post(f3, "/api/v1/contacts/", {**PAYLOAD, "brand": "france3"})
+    assert own.status_code == 201
