@@ -7,38 +7,48 @@ the caller's scope is a 404. Mounted at /api/v1/ticket-workflow/.
 
 from __future__ import annotations
 
+from django.http import Http404
 from django.utils.translation import gettext_lazy as _
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import serializers, status, viewsets
 from rest_framework.decorators import action
+from rest_framework.exceptions import ValidationError
 from rest_framework.request import Request
 from rest_framework.response import Response
 
 from accounts.models import Level, Team
+from contacts.api.serializers import UnsetChoiceField
 from contacts.models import Ticket, Topic
 from contacts.selectors import ticket_get_for_user
 from contacts.services import StaleTicket
+from frt_crm import api_input
+from frt_crm.api_errors import ApiError, Conflict
 
 from . import services
 
+STALE = "The ticket changed since the version given."
+
 
 class ReasonInput(serializers.Serializer):
-    reason = serializers.CharField(max_length=2000)
-    version = serializers.IntegerField(
-        required=False, help_text=_("The ticket's version as read; refused if it changed since.")
+    reason = api_input.CharField(max_length=2000)
+    version = api_input.IntegerField(
+        min_value=0,
+        required=False,
+        help_text=_("The ticket's version as read; refused if it changed since."),
     )
 
 
 class RerouteInput(ReasonInput):
-    level = serializers.ChoiceField(choices=Level.choices, required=False)
+    level = api_input.ChoiceField(choices=Level.choices, required=False)
     team = serializers.SlugRelatedField(
         slug_field="code", queryset=Team.objects.filter(is_active=True), required=False
     )
-    topic = serializers.ChoiceField(choices=Topic.choices, required=False)
+    topic = api_input.ChoiceField(choices=Topic.choices, required=False)
 
 
 class TicketRoutingOutput(serializers.ModelSerializer):
-    team = serializers.SlugRelatedField(slug_field="code", read_only=True)
+    team = serializers.SlugRelatedField(slug_field="code", read_only=True, allow_null=True)
+    topic = UnsetChoiceField(choices=Topic.choices)
 
     class Meta:
         model = Ticket
@@ -59,23 +69,17 @@ class TicketRoutingOutput(serializers.ModelSerializer):
         read_only_fields = fields
 
 
-class ErrorOutput(serializers.Serializer):
-    detail = serializers.CharField()
-
-
 class TicketWorkflowViewSet(viewsets.GenericViewSet):
     """Moves of a ticket between levels and teams, and "take next"."""
 
     serializer_class = TicketRoutingOutput
     queryset = Ticket.objects.none()  # tickets are fetched through ticket_get_for_user
+    lookup_value_regex = "[^/]+"  # any id reaches the view: a 404 in JSON, not the HTML page
 
     def _ticket(self, pk: str) -> Ticket:
-        try:
-            return ticket_get_for_user(user=self.request.user, pk=int(pk))
-        except ValueError:
-            from django.http import Http404
-
-            raise Http404 from None
+        if not pk.isascii() or not pk.isdigit() or int(pk) > 2**63 - 1:
+            raise Http404
+        return ticket_get_for_user(user=self.request.user, pk=int(pk))
 
     def _move(self, request: Request, pk: str, action_name: str) -> Response:
         ticket = self._ticket(pk)
@@ -108,14 +112,14 @@ class TicketWorkflowViewSet(viewsets.GenericViewSet):
                     expected_version=data.get("version"),
                 )
         except StaleTicket as exc:
-            return Response({"detail": str(exc)}, status=status.HTTP_409_CONFLICT)
+            raise Conflict(str(exc), code="stale") from None
         except services.RoutingError as exc:
-            return Response({"detail": str(exc)}, status=status.HTTP_400_BAD_REQUEST)
+            raise ValidationError({"non_field_errors": [str(exc)]}, code="refused") from None
         return Response(TicketRoutingOutput(moved).data)
 
     @extend_schema(
         request=ReasonInput,
-        responses={200: TicketRoutingOutput, 400: ErrorOutput, 409: ErrorOutput},
+        responses={200: TicketRoutingOutput, 409: OpenApiResponse(ApiError, STALE)},
     )
     @action(detail=True, methods=["post"])
     def escalate(self, request: Request, pk: str) -> Response:
@@ -124,7 +128,7 @@ class TicketWorkflowViewSet(viewsets.GenericViewSet):
 
     @extend_schema(
         request=ReasonInput,
-        responses={200: TicketRoutingOutput, 400: ErrorOutput, 409: ErrorOutput},
+        responses={200: TicketRoutingOutput, 409: OpenApiResponse(ApiError, STALE)},
     )
     @action(detail=True, methods=["post"], url_path="send-back")
     def send_back(self, request: Request, pk: str) -> Response:
@@ -133,7 +137,7 @@ class TicketWorkflowViewSet(viewsets.GenericViewSet):
 
     @extend_schema(
         request=RerouteInput,
-        responses={200: TicketRoutingOutput, 400: ErrorOutput, 409: ErrorOutput},
+        responses={200: TicketRoutingOutput, 409: OpenApiResponse(ApiError, STALE)},
     )
     @action(detail=True, methods=["post"])
     def reroute(self, request: Request, pk: str) -> Response:

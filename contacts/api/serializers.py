@@ -1,13 +1,32 @@
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from ..models import Ticket
+from ..models import Outcome, Ticket, Topic
+
+
+class UnsetChoiceField(serializers.ChoiceField):
+    """A choice the ticket may not have yet (a topic before triage, an outcome before
+    resolution): stored as "", answered as null, so that the enum holds only real values."""
+
+    def __init__(self, **kwargs):
+        super().__init__(read_only=True, allow_null=True, **kwargs)
+
+    def to_representation(self, value):
+        return value or None
+
+
+@extend_schema_field({"type": "string", "nullable": True, "readOnly": True})
+class NullableStringRelatedField(serializers.StringRelatedField):
+    pass
 
 
 class TicketSerializer(serializers.ModelSerializer):
-    brand = serializers.SlugRelatedField(slug_field="code", read_only=True)
-    team = serializers.SlugRelatedField(slug_field="code", read_only=True)
-    programme = serializers.StringRelatedField()
-    assignee = serializers.SlugRelatedField(slug_field="username", read_only=True)
+    brand = serializers.SlugRelatedField(slug_field="code", read_only=True, allow_null=True)
+    team = serializers.SlugRelatedField(slug_field="code", read_only=True, allow_null=True)
+    programme = NullableStringRelatedField()
+    assignee = serializers.SlugRelatedField(slug_field="username", read_only=True, allow_null=True)
+    topic = UnsetChoiceField(choices=Topic.choices)
+    outcome = UnsetChoiceField(choices=Outcome.choices)
 
     class Meta:
         model = Ticket
@@ -39,3 +58,4 @@ class TicketSerializer(serializers.ModelSerializer):
             "triage_explanation",
         ]
         read_only_fields = fields
+        extra_kwargs = {"tags": {"help_text": "Labels of the ticket (list of strings)."}}

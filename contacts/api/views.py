@@ -20,6 +20,9 @@ class TicketViewSet(viewsets.ReadOnlyModelViewSet):
     serializer_class = TicketSerializer
     filterset_class = TicketFilter
     pagination_class = TicketCursorPagination
+    # Any id up to the next slash reaches the view, which answers 404 in JSON for one that is
+    # not a ticket's (by default an id with a dot would fall through to the HTML 404 page).
+    lookup_value_regex = "[^/]+"
 
     def get_queryset(self):
         return selectors.ticket_list(user=self.request.user)
