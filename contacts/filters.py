@@ -1,4 +1,5 @@
 import django_filters
+from django.utils.translation import gettext as _
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 
@@ -36,3 +37,26 @@ class TicketFilter(django_filters.FilterSet):
     class Meta:
         model = Ticket
         fields = ["status", "channel", "topic", "priority", "sla_state", "level", "brand", "team"]
+
+    # Parameters whose values are not free text: "?level=" is no level, refused rather than
+    # silently ignored (the schema declares them as enums, integers and date-times).
+    TYPED = (
+        "status",
+        "channel",
+        "topic",
+        "priority",
+        "sla_state",
+        "level",
+        "viewer",
+        "created_after",
+        "created_before",
+    )
+
+    def is_valid(self):
+        valid = super().is_valid()
+        for name in self.TYPED:
+            values = self.data.getlist(name) if hasattr(self.data, "getlist") else []
+            if "" in values:
+                self.form.add_error(name, _("Give a value, or leave this parameter out."))
+                valid = False
+        return valid

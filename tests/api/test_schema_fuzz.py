@@ -15,7 +15,7 @@ import os
 
 import pytest
 import schemathesis
-from django.core.signals import request_finished
+from django.core.signals import request_finished, request_started
 from django.core.wsgi import get_wsgi_application
 from django.db import close_old_connections
 from hypothesis import HealthCheck, given, settings
@@ -46,9 +46,12 @@ CHECKS = [
 @pytest.fixture
 def wsgi_app(settings):
     settings.ALLOWED_HOSTS = ["*"]
+    settings.DEBUG_PROPAGATE_EXCEPTIONS = bool(os.environ.get("FUZZ_RAISE"))
     # As Django's test client: the test's transaction must outlive each request.
+    request_started.disconnect(close_old_connections)
     request_finished.disconnect(close_old_connections)
     yield get_wsgi_application()
+    request_started.connect(close_old_connections)
     request_finished.connect(close_old_connections)
 
 
@@ -80,6 +83,8 @@ def _fuzz(operation, mode, who: str, headers: dict, failures: list, counts: dict
             case.call_and_validate(headers=headers, checks=CHECKS)
         except (Exception, BaseExceptionGroup) as exc:
             failures.append(f"{who} {operation.label}: {exc}")
+            if os.environ.get("FUZZ_RAISE"):
+                raise
 
     # Nothing to make invalid (take-next has no input): its positive cases ran.
     with contextlib.suppress(Unsatisfiable):
