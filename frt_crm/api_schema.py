@@ -31,14 +31,14 @@ DESCRIPTIONS = {
 class AutoSchema(SpectacularAutoSchema):
     def _error_codes(self) -> set[str]:
         view = self.view
-        has_body = self.method in ("POST", "PUT", "PATCH")
+        has_body = self.method in ("POST", "PUT", "PATCH") and bool(self.get_request_serializer())
         codes = {"414"}
         if has_body or self.get_filter_backends() or self._is_list_view():
             codes.add("400")
         if not all(isinstance(p, AllowAny) for p in view.get_permissions()):
             codes |= {"401", "403"}
         paginator = self._get_paginator()
-        if "{" in self.path or isinstance(paginator, CursorPagination):
+        if "{" in self.path or (self._is_list_view() and isinstance(paginator, CursorPagination)):
             codes.add("404")
         if has_body:
             codes |= {"413", "415"}

@@ -58,4 +58,3 @@ class TicketSerializer(serializers.ModelSerializer):
             "triage_explanation",
         ]
         read_only_fields = fields
-        extra_kwargs = {"tags": {"help_text": "Labels of the ticket (list of strings)."}}
