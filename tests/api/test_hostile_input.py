@@ -126,3 +126,22 @@ def test_refusals_share_one_body(integration, agent):
     ]
     for response, status in answers:
         assert_refused(response, status)
+
+
+@pytest.mark.parametrize("position", ["garbage", "9999-99-99", "2020-01-01T00:00:00+23:59", "\x00"])
+def test_a_forged_cursor_is_an_invalid_cursor_not_a_server_error(agent, position):
+    from base64 import b64encode
+    from urllib.parse import urlencode
+
+    cursor = b64encode(urlencode({"p": position}).encode("ascii")).decode("ascii")
+
+    response = staff_client(agent).get("/api/v1/tickets/", {"cursor": cursor})
+
+    assert assert_refused(response, 404)["code"] == "not_found"
+
+
+@pytest.mark.parametrize("size", ["abc", "0", "-1", "501", "1e3"])
+def test_a_page_size_out_of_range_is_refused(agent, size):
+    response = staff_client(agent).get("/api/v1/tickets/", {"page_size": size})
+
+    assert "page_size" in assert_refused(response)["errors"]
