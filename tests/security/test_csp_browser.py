@@ -27,6 +27,7 @@ from satisfaction import services as satisfaction
 from tests.browser import PASSWORD
 from tests.factories import TicketFactory, brand
 from tests.markers import requires_chromium
+from tests.security.helpers import letter_scan
 from tests.workspace.helpers import consent, workspace_ticket
 
 pytestmark = [
@@ -96,6 +97,14 @@ def test_staff_pages_work_under_the_policy_for_each_role(
     page.fill("#reply-body", "Bonjour, la rediffusion est prévue jeudi.")
     htmx_request_after(page, lambda: page.click("#reply-preview-button"))
     page.wait_for_selector("#reply-preview .preview")
+    # The letter preview: its own document, styled, in its sandboxed frame.
+    page.check("input[name=channel][value=letter]")
+    htmx_request_after(page, lambda: page.click("#reply-preview-button"))
+    letter = page.frame_locator("#reply-preview iframe.letter-preview").locator(".sheet")
+    assert "la rediffusion est prévue jeudi" in letter.inner_text()
+    assert letter.evaluate("e => getComputedStyle(e).position") == "relative"  # its CSS applies
+    page.wait_for_timeout(150)
+    assert not browser.problems, "\n".join(browser.problems)
     visit(browser, page, f"{base}/calls/")
     htmx_request_after(page, lambda: page.fill("#q", "lefevre"))
     visit(browser, page, f"{base}/viewers/")
@@ -104,9 +113,15 @@ def test_staff_pages_work_under_the_policy_for_each_role(
     visit(browser, page, f"{base}/viewers/{level1.viewer_id}/")
     page.context.close()
 
-    # Mailroom: the letters desk and the print queue.
+    # Mailroom: the letters desk, a letter's page with its PDF scan, and the print queue.
     page = login(browser, live_server, mailroom)
     visit(browser, page, f"{base}/mailroom/")
+    scan = letter_scan(mailroom, "pdf")
+    visit(browser, page, f"{base}/mailroom/letters/{scan.pk}/")
+    assert page.locator("iframe.scan-view").count() == 1
+    scan = letter_scan(mailroom, "png")
+    visit(browser, page, f"{base}/mailroom/letters/{scan.pk}/")
+    assert page.evaluate("document.querySelector('img.scan-view').naturalWidth") > 0
     visit(browser, page, f"{base}/letters/")
     page.context.close()
 

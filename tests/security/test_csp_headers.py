@@ -21,6 +21,7 @@ from mediation.services import case_open_from_escalation, comment_request_send
 from mediation.services.comment_requests import comment_request_token
 from satisfaction import services as satisfaction
 from tests.factories import TicketFactory, brand
+from tests.security.helpers import letter_scan
 from tests.workspace.helpers import consent, workspace_ticket
 
 pytestmark = pytest.mark.django_db
@@ -70,7 +71,7 @@ def check_page(response, *, nonce_required: bool = True) -> dict[str, list[str]]
 
 
 @pytest.fixture
-def world(srt, mediator):
+def world(srt, mediator, mailroom):
     level1 = workspace_ticket(contacts=2)
     level2 = workspace_ticket(level=2, contacts=1)
     escalated = TicketFactory(
@@ -118,6 +119,8 @@ def world(srt, mediator):
             "satisfaction:answer", args=[satisfaction.survey_token(survey=survey)]
         ),
         "quarantined": item,
+        "pdf_scan": letter_scan(mailroom, "pdf"),
+        "png_scan": letter_scan(mailroom, "png"),
     }
 
 
@@ -143,6 +146,8 @@ def pages(world, personas) -> list[tuple[str | None, str, int]]:
         ("agent", "/dashboards/", 403),
         ("mailroom", "/mailroom/", 200),
         ("mailroom", "/letters/", 200),
+        ("mailroom", f"/mailroom/letters/{w['pdf_scan'].pk}/", 200),
+        ("mailroom", f"/mailroom/letters/{w['png_scan'].pk}/", 200),
         ("srt", f"/tickets/{w['level2'].pk}/", 200),
         ("srt", "/templates/", 200),
         ("srt", "/signatures/", 200),
@@ -222,6 +227,16 @@ def test_the_letter_preview_is_a_locked_down_document_for_its_author_only(client
     assert found["frame-ancestors"] == ["'self'"] and letter["X-Frame-Options"] == "SAMEORIGIN"
     client.force_login(srt)  # another user does not get it, even by its address
     assert client.get(frame_url.group(1)).status_code == 404
+
+
+def test_a_letters_scan_may_be_framed_by_the_crm_and_shown_by_chromes_pdf_viewer(client, mailroom):
+    scan = letter_scan(mailroom, "pdf")
+    client.force_login(mailroom)
+    response = client.get(reverse("contacts:mailroom_scan", args=[scan.pk]))
+    assert response.status_code == 200 and response["X-Frame-Options"] == "SAMEORIGIN"
+    found = directives(response["Content-Security-Policy"])
+    assert found["default-src"] == ["'none'"] and found["frame-ancestors"] == ["'self'"]
+    assert found["object-src"] == ["'self'"]  # Chrome's PDF viewer is an <embed> of the file
 
 
 def test_templates_carry_no_inline_script_style_or_handler():
