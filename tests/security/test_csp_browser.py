@@ -240,3 +240,29 @@ def test_public_pages_work_under_the_policy(browser, live_server, mediator, srt)
     with page.expect_navigation():
         page.select_option("#lang-select", "en")
     assert re.search(r"<html lang=\"en\"", page.content())
+
+
+def test_the_browser_fixture_records_violations_and_uncaught_errors(browser):
+    """The net every browser test relies on: a refused inline script and an uncaught error are
+    both recorded (and would fail the test at teardown)."""
+    page = browser.new_context().new_page()
+    body = (
+        "<!DOCTYPE html><html><head>"
+        "<script>document.title = 'inline ran';</script>"
+        "<script nonce='n0nce'>throw new Error('boom');</script>"
+        "</head><body><p>probe</p></body></html>"
+    )
+    page.route(
+        "http://probe.test/",
+        lambda route: route.fulfill(
+            body=body,
+            content_type="text/html",
+            headers={"Content-Security-Policy": "script-src 'nonce-n0nce'"},
+        ),
+    )
+    page.goto("http://probe.test/")
+    page.wait_for_timeout(200)
+    assert page.title() != "inline ran"
+    assert any("Content Security Policy" in p for p in browser.problems), browser.problems
+    assert any("boom" in p for p in browser.problems), browser.problems
+    browser.problems.clear()  # expected here
