@@ -223,7 +223,8 @@ SECURE_REFERRER_POLICY = "same-origin"
 # Content-Security-Policy (django-csp) on every response: scripts and styles come from our own
 # static files or carry the request's nonce ({{ CSP_NONCE }}), nothing from another origin, no
 # inline handler or style attribute, no framing. The few responses that need another policy
-# (a viewer's email shown in its frame, the API docs) say so in their view; README § Security.
+# set it in their view (a viewer's email, the letter preview and a letter's scan, each a document
+# in a frame; the files of contacts; ReDoc in frt_crm/urls.py): README § Security model.
 CONTENT_SECURITY_POLICY = {
     "DIRECTIVES": {
         "default-src": [SELF],
