@@ -37,6 +37,7 @@ urlpatterns = [
         name="ticket_presence_leave",
     ),
     path("contacts/<int:pk>/raw/", tickets.contact_raw, name="contact_raw"),
+    path("contacts/<int:pk>/html/", tickets.contact_html, name="contact_html"),
     path("attachments/<int:pk>/", tickets.attachment_download, name="attachment"),
     # Staff workspace: viewers.
     path("viewers/", viewers.viewer_search_view, name="viewer_search"),

@@ -8,6 +8,11 @@ urlpatterns = [
     # The reply box of the ticket page.
     path("tickets/<int:pk>/reply/", views.reply_send, name="send"),
     path("tickets/<int:pk>/reply/preview/", views.reply_preview, name="preview"),
+    path(
+        "tickets/<int:pk>/reply/preview/<str:token>/",
+        views.letter_preview,
+        name="letter_preview",
+    ),
     path("tickets/<int:pk>/reply/templates/", views.template_search, name="template_search"),
     path(
         "tickets/<int:pk>/reply/templates/<int:template_id>/",

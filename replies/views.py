@@ -8,14 +8,18 @@ outside the user's scope); writes through `replies.services`.
 
 from __future__ import annotations
 
+import secrets
+
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.core.cache import cache
 from django.core.exceptions import PermissionDenied
 from django.db.models import Prefetch
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
+from django.views.decorators.clickjacking import xframe_options_sameorigin
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from accounts import permissions
@@ -155,7 +159,46 @@ def reply_preview(request: HttpRequest, pk: int) -> HttpResponse:
         subject=form.cleaned_data["subject"],
         body=form.cleaned_data["body"],
     )
-    return render(request, "replies/_preview.html", {"preview": preview, "ticket": ticket})
+    letter_url = ""
+    if preview.letter_html:
+        # The letter is its own document (its print styles inline), framed from a short-lived
+        # copy: inside the page, the page's Content-Security-Policy would refuse its styles.
+        token = secrets.token_urlsafe(16)
+        cache.set(
+            f"letter-preview:{token}",
+            {"user": request.user.pk, "ticket": ticket.pk, "html": preview.letter_html},
+            LETTER_PREVIEW_SECONDS,
+        )
+        letter_url = reverse("replies:letter_preview", args=[ticket.pk, token])
+    return render(
+        request,
+        "replies/_preview.html",
+        {"preview": preview, "ticket": ticket, "letter_url": letter_url},
+    )
+
+
+LETTER_PREVIEW_SECONDS = 30 * 60
+# The previewed letter runs nothing and loads nothing but its own styles and embedded images;
+# only the CRM may frame it.
+LETTER_PREVIEW_POLICY = (
+    "default-src 'none'; style-src 'unsafe-inline'; img-src 'self' data:; base-uri 'none'; "
+    "form-action 'none'; frame-ancestors 'self'; sandbox"
+)
+
+
+@login_required
+@require_GET
+@xframe_options_sameorigin
+def letter_preview(request: HttpRequest, pk: int, token: str) -> HttpResponse:
+    """The letter of the reply box's last preview, for the preview's sandboxed frame."""
+    ticket = ticket_get_for_user(user=request.user, pk=pk)
+    permissions.require(request.user, "work", ticket)
+    kept = cache.get(f"letter-preview:{token}")
+    if not kept or kept["user"] != request.user.pk or kept["ticket"] != ticket.pk:
+        raise Http404
+    response = HttpResponse(kept["html"])
+    response["Content-Security-Policy"] = LETTER_PREVIEW_POLICY
+    return response
 
 
 @login_required

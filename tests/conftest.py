@@ -124,10 +124,12 @@ def personas(agent, outsider, mailroom, srt, srt3, mediator, manager, admin_user
 
 @pytest.fixture
 def browser():
-    """One headless Chromium per test (Playwright), with the flags CI needs."""
+    """One headless Chromium per test (Playwright), with the flags CI needs. The test fails at
+    teardown on any Content-Security-Policy violation or uncaught JavaScript error of its pages
+    (tests/browser.py `watch`)."""
     from playwright.sync_api import sync_playwright
 
-    from tests.browser import CHROMIUM, CHROMIUM_ARGS, SHOTS
+    from tests.browser import CHROMIUM, CHROMIUM_ARGS, SHOTS, watch
 
     # Playwright's sync API runs an event loop in this thread; the ORM calls tests make
     # between browser steps are still plain synchronous calls.
@@ -135,8 +137,11 @@ def browser():
     SHOTS.mkdir(parents=True, exist_ok=True)
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        browser.problems = watch(browser)
         yield browser
         browser.close()
+    if browser.problems:
+        pytest.fail("the pages broke in the browser:\n" + "\n".join(browser.problems))
 
 
 @pytest.fixture(autouse=True)

@@ -9,6 +9,7 @@ from django.db.models import Q
 from django.http import FileResponse, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
+from django.views.decorators.clickjacking import xframe_options_sameorigin
 from django.views.decorators.http import require_GET, require_http_methods
 
 from accounts import permissions
@@ -167,10 +168,21 @@ def mailroom_letter(request: HttpRequest, pk: int) -> HttpResponse:
     )
 
 
+# The scan is shown in a frame of the letter's page: framed by the CRM only, and Chrome's PDF
+# viewer (an <embed> of the PDF in its own document) needs object-src.
+SCAN_POLICY = (
+    "default-src 'none'; img-src 'self'; style-src 'unsafe-inline'; object-src 'self'; "
+    "frame-ancestors 'self'"
+)
+
+
 @login_required
 @require_GET
+@xframe_options_sameorigin
 def mailroom_scan_file(request: HttpRequest, pk: int) -> FileResponse:
     scan = letter_scan_get_for_user(user=request.user, pk=pk)
-    return FileResponse(
+    response = FileResponse(
         scan.file.open("rb"), content_type=scan.content_type, filename=scan.original_filename
     )
+    response["Content-Security-Policy"] = SCAN_POLICY
+    return response

@@ -22,21 +22,29 @@ def test_agent_sees_the_thread_across_channels_in_order(client, agent):
     response = client.get(url(ticket))
     assert response.status_code == 200
     html = response.content.decode()
-    assert html.index("Message 0") < html.index("Message 1") < html.index("A rappelé")
+    # The first message is HTML: shown in its frame.
+    first = ticket.contacts.exclude(body_html="").get()
+    first_frame = reverse("contacts:contact_html", args=[first.pk])
+    assert html.index(first_frame) < html.index("Message 1") < html.index("A rappelé")
     # The call's record: waiting and handling time.
     assert "42 s" in html and "185 s" in html
     assert ticket.reference in html
 
 
-def test_email_html_is_shown_escaped_inside_a_sandboxed_frame(client, agent):
+def test_email_html_is_shown_inside_a_sandboxed_frame_with_its_own_policy(client, agent):
     ticket = workspace_ticket(contacts=1)
     client.force_login(agent)
     html = client.get(url(ticket)).content.decode()
     assert 'sandbox="allow-same-origin"' in html
-    # The sanitised HTML is escaped into srcdoc, never injected raw into the page.
-    assert "&lt;p&gt;Message 0 : &lt;b&gt;quand&lt;/b&gt; ?&lt;/p&gt;" in html
+    # The sanitised HTML is never injected into the page: the frame loads it as its own document.
     assert "<p>Message 0 : <b>quand</b>" not in html
-    assert "default-src &#x27;none&#x27;" in html or "default-src 'none'" in html
+    contact = ticket.contacts.exclude(body_html="").get()
+    frame = client.get(reverse("contacts:contact_html", args=[contact.pk]))
+    assert "<p>Message 0 : <b>quand</b> ?</p>" in frame.content.decode()
+    policy = frame["Content-Security-Policy"]
+    assert "default-src 'none'" in policy and "sandbox" in policy
+    assert "img-src data:" in policy  # remote images stay blocked
+    assert frame["X-Frame-Options"] == "SAMEORIGIN"
 
 
 def test_agent_never_reads_level_two_notes(client, agent, srt):
