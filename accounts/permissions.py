@@ -8,7 +8,13 @@ brand_id), so it imports none of them.
 Who sees what (DESIGN.md, "Users"):
 - agents (external call centre) see and work level-1 tickets of their brands, and only level-1
   internal notes; never level-2 notes, mediation files, exports or dashboards;
-- SRT staff work levels 1 and 2 of their brands and may follow a ticket they escalated to 3;
+- SRT staff work levels 1 and 2 of their brands; of level 3 they read only the tickets the
+  SRT moved there (escalated or re-routed by an SRT officer of the brand: they had them at
+  level 2 and must answer the viewer's "where is my request?"). A request that reached the
+  mediators directly is the mediators' alone: their independence means the channel's own
+  service does not read it. Of any ticket of their brands, whatever its level, SRT staff and
+  the call centre may still *track* the standing (reference, level, state, due date; no
+  content) through the narrower "track" action;
 - mediators see every brand and every level and work level 3; only they read confidential
   mediation notes (nobody else, administrators included);
 - managers see and may work every ticket of their brands, run dashboards, exports and the
@@ -25,6 +31,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from django.core.exceptions import PermissionDenied
+from django.db.models import Q
 
 from .models import Role
 
@@ -61,11 +68,17 @@ GLOBAL_ACTIONS: dict[str, frozenset[str]] = {
 _TICKET_READ: dict[str, frozenset[int]] = {
     Role.AGENT: frozenset({1}),
     Role.MAILROOM: frozenset(),
-    Role.SRT: frozenset({1, 2, 3}),
+    # Plus the level-3 tickets the SRT escalated: see `follows_srt_escalations`.
+    Role.SRT: frozenset({1, 2}),
     Role.MEDIATOR: frozenset({1, 2, 3}),
     Role.MANAGER: frozenset({1, 2, 3}),
     Role.ADMIN: frozenset({1, 2, 3}),
 }
+# Roles that read the level-3 tickets an SRT officer moved to level 3 (escalated, re-routed).
+_FOLLOW_SRT_ESCALATIONS = frozenset({Role.SRT})
+# Roles that may know a ticket of their brands exists and where it stands (reference, level,
+# state, due date), at any level, without reading it: to tell a viewer on the phone.
+_TICKET_TRACK = frozenset({Role.AGENT, Role.SRT, Role.MEDIATOR, Role.MANAGER, Role.ADMIN})
 _TICKET_WORK: dict[str, frozenset[int]] = {
     Role.AGENT: frozenset({1}),
     Role.MAILROOM: frozenset(),
@@ -94,7 +107,14 @@ ROLE_LEVEL: dict[str, int] = {
 }
 
 TICKET_ACTIONS = frozenset(
-    {"view", "work", "escalate", "send_back", "reroute", "merge", "assign", "close"}
+    {"track", "view", "work", "escalate", "send_back", "reroute", "merge", "assign", "close"}
+)
+
+# The ticket events that mark a ticket as moved to level 3 by an SRT officer, as lookups on
+# `TicketEvent` (escalation writes to_value "3"; a re-route "3/<team>/<topic>").
+SRT_ESCALATION_EVENT_LOOKUPS: tuple[dict[str, str], ...] = (
+    {"kind": "escalated", "to_value": "3", "actor__role": Role.SRT},
+    {"kind": "rerouted", "to_value__startswith": "3/", "actor__role": Role.SRT},
 )
 
 
@@ -133,10 +153,32 @@ def brand_scope(user: Any) -> frozenset[int] | None:
 
 
 def ticket_levels(user: Any, *, work: bool = False) -> frozenset[int]:
+    """The levels whose every ticket (of the user's brands) the user may read, or work."""
     role = role_of(user)
     if role is None:
         return frozenset()
     return (_TICKET_WORK if work else _TICKET_READ)[role]
+
+
+def follows_srt_escalations(user: Any) -> bool:
+    """Does the user also read the level-3 tickets of their brands that an SRT officer moved
+    to level 3 (`SRT_ESCALATION_EVENT_LOOKUPS`)? Selectors add them to `ticket_levels`."""
+    return role_of(user) in _FOLLOW_SRT_ESCALATIONS
+
+
+def _escalated_by_srt(ticket: Any) -> bool:
+    if ticket.pk is None:
+        return False
+    return ticket.events.filter(srt_escalation_q()).exists()
+
+
+def srt_escalation_q(prefix: str = "") -> Q:
+    """`SRT_ESCALATION_EVENT_LOOKUPS` as one condition on ticket events (`prefix` to reach
+    them from another model, e.g. "events__")."""
+    q = Q(pk__in=[])
+    for lookups in SRT_ESCALATION_EVENT_LOOKUPS:
+        q |= Q(**{prefix + key: value for key, value in lookups.items()})
+    return q
 
 
 def note_max_level(user: Any) -> int:
@@ -156,8 +198,12 @@ def _ticket(user: Any, role: str, action: str, ticket: Any) -> bool:
         raise ValueError(f"unknown ticket action {action!r}")
     if not _in_brand_scope(user, ticket.brand_id):
         return False
+    if action == "track":
+        return role in _TICKET_TRACK
     if action == "view":
-        return ticket.level in _TICKET_READ[role]
+        if ticket.level in _TICKET_READ[role]:
+            return True
+        return ticket.level == 3 and role in _FOLLOW_SRT_ESCALATIONS and _escalated_by_srt(ticket)
     if ticket.level not in _TICKET_WORK[role]:
         return False
     if action == "work":
