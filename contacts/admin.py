@@ -135,5 +135,6 @@ class QuarantineItemAdmin(PolicyModelAdmin):
 class LetterScanAdmin(PolicyModelAdmin):
     policy_action = "manage_reference_data"
     read_only = True
+    brand_scope_lookup = "batch__brand"
     list_display = ["original_filename", "state", "pages", "ocr_confidence", "registered_at"]
     list_filter = ["state"]
