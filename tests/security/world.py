@@ -217,7 +217,8 @@ def build_world() -> World:
     batch = PrintBatch.objects.create(created_by=mailroom, letter_count=0)
     batch.pdf.save("lettres.pdf", ContentFile(b"%PDF-1.4"), save=True)
     template = ResponseTemplate.objects.create(title="Rediffusion", body="Bonjour {{ civilite }}")
-    ids.update(scan=scan.pk, scan5=scan5.pk, quarantine=item.pk, failed_reply=failed.pk, batch=batch.pk)
+    ids.update(scan=scan.pk, scan5=scan5.pk, quarantine=item.pk, failed_reply=failed.pk)
+    ids.update(batch=batch.pk)
     ids.update(template=template.pk)
 
     # Satisfaction: a survey's signed link.
