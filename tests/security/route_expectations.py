@@ -91,6 +91,8 @@ ROUTES: list[Row] = [
     get(  "/api/v1/.json",                                        UNAUTH,  OK,      OK,      OK,      OK,      OK,      OK),
     get(  "/api/v1/tickets/",                                     UNAUTH,  OK,      OK,      OK,      OK,      OK,      OK),
     get(  "/api/v1/tickets.json",                                 UNAUTH,  OK,      OK,      OK,      OK,      OK,      OK),
+    get(  "/api/v1/tickets/?level=3",                             UNAUTH,  OK,      OK,      OK,      OK,      OK,      OK),
+    get(  "/api/v1/tickets/?viewer={viewer}",                     UNAUTH,  OK,      OK,      OK,      OK,      OK,      OK),
     get(  "/api/v1/tickets/{t1}/",                                UNAUTH,  OK,      HIDDEN,  OK,      OK,      OK,      OK),
     get(  "/api/v1/tickets/{t2}/",                                UNAUTH,  HIDDEN,  HIDDEN,  OK,      OK,      OK,      OK),
     get(  "/api/v1/tickets/{other}/",                             UNAUTH,  HIDDEN,  HIDDEN,  HIDDEN,  OK,      HIDDEN,  OK),
@@ -128,6 +130,7 @@ ROUTES: list[Row] = [
     get(  "/satisfaction/not-a-token/",                           HIDDEN,  HIDDEN,  HIDDEN,  HIDDEN,  HIDDEN,  HIDDEN,  HIDDEN),
     # --- Call desk, mailroom, quarantine -------------------------------------------------------------
     get(  "/calls/",                                              LOGIN,   OK,      DENIED,  OK,      DENIED,  OK,      OK),
+    get(  "/calls/?q=Lefebvre",                                   LOGIN,   OK,      DENIED,  OK,      DENIED,  OK,      OK),
     get(  "/mailroom/",                                           LOGIN,   DENIED,  OK,      OK,      DENIED,  OK,      OK),
     get(  "/mailroom/letters/{scan}/",                            LOGIN,   HIDDEN,  OK,      OK,      HIDDEN,  OK,      OK),
     get(  "/mailroom/letters/{scan}/scan/",                       LOGIN,   HIDDEN,  OK,      OK,      HIDDEN,  OK,      OK),
@@ -164,6 +167,7 @@ ROUTES: list[Row] = [
     post( "/replies/{failed_reply}/retry/",                       LOGIN,   ALLOWED, HIDDEN,  ALLOWED, DENIED,  ALLOWED, ALLOWED),
     # --- Viewers -------------------------------------------------------------------------------------
     get(  "/viewers/",                                            LOGIN,   OK,      OK,      OK,      OK,      OK,      OK),
+    get(  "/viewers/?q=Lefebvre",                                 LOGIN,   OK,      OK,      OK,      OK,      OK,      OK),
     get(  "/viewers/{viewer}/",                                   LOGIN,   OK,      OK,      OK,      OK,      OK,      OK),
     get(  "/viewers/{viewer}/edit/",                              LOGIN,   OK,      OK,      OK,      DENIED,  OK,      OK),
     post( "/viewers/{viewer}/consents/",                          LOGIN,   ALLOWED, ALLOWED, ALLOWED, DENIED,  ALLOWED, ALLOWED),
@@ -172,6 +176,8 @@ ROUTES: list[Row] = [
     post( "/viewers/merges/{merge}/undo/",                        LOGIN,   DENIED,  DENIED,  ALLOWED, DENIED,  ALLOWED, ALLOWED),
     # --- Queues and moves between levels -------------------------------------------------------------
     get(  "/queue/",                                              LOGIN,   OK,      DENIED,  OK,      OK,      OK,      OK),
+    get(  "/queue/?team=all",                                     LOGIN,   OK,      DENIED,  OK,      OK,      OK,      OK),
+    get(  "/queue/?team=all&level=3",                             LOGIN,   OK,      DENIED,  OK,      OK,      OK,      OK),
     post( "/queue/take-next/",                                    LOGIN,   ALLOWED, DENIED,  ALLOWED, ALLOWED, ALLOWED, ALLOWED),
     post( "/queue/tickets/{t1}/escalate/",                        LOGIN,   ALLOWED, HIDDEN,  ALLOWED, DENIED,  ALLOWED, ALLOWED),
     post( "/queue/tickets/{other}/escalate/",                     LOGIN,   HIDDEN,  HIDDEN,  HIDDEN,  DENIED,  HIDDEN,  ALLOWED),
@@ -212,6 +218,7 @@ ROUTES: list[Row] = [
     get(  "/dashboards/trends/",                                  LOGIN,   DENIED,  DENIED,  DENIED,  DENIED,  OK,      OK),
     get(  "/dashboards/cost/",                                    LOGIN,   DENIED,  DENIED,  DENIED,  DENIED,  OK,      OK),
     get(  "/dashboards/tickets/",                                 LOGIN,   DENIED,  DENIED,  DENIED,  DENIED,  OK,      OK),
+    get(  "/dashboards/tickets/?brand={brand5}",                  LOGIN,   DENIED,  DENIED,  DENIED,  DENIED,  OK,      OK),
     get(  "/dashboards/export/volumes/volumes.csv",               LOGIN,   DENIED,  DENIED,  DENIED,  DENIED,  OK,      OK),
     # --- Response templates, signatures, the mailroom's print batches --------------------------------
     get(  "/templates/",                                          LOGIN,   DENIED,  DENIED,  OK,      DENIED,  OK,      OK),

@@ -233,6 +233,7 @@ def build_world() -> World:
         team=Team.objects.get(code="srt-france2").pk,
         audit=AuditEvent.objects.order_by("pk").first().pk,
         brand=Brand.objects.get(code="france2").pk,
+        brand5=Brand.objects.get(code="france5").pk,
         programme=Programme.objects.order_by("pk").first().pk,
         mailbox=Mailbox.objects.create(
             brand=brand("france2"),
