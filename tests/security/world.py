@@ -65,8 +65,19 @@ SECRETS: dict[str, frozenset[str]] = {
     "NOTE-INTERNE-NIVEAU-2": frozenset({"srt", "mediator", "manager", "admin"}),
     # A viewer's message on a ticket that went straight to the mediators: the SRT never had it.
     "MESSAGE-DIRECT-MEDIATEUR": frozenset({"mediator", "manager", "admin"}),
-    # Another brand's (France 5) ticket.
+    # Another brand's (France 5) ticket, and letter.
     "MESSAGE-FRANCE-5": frozenset({"mediator", "admin"}),
+    # A mediator's internal note on the ticket the SRT escalated: the SRT follows the ticket,
+    # not the level-3 work on it.
+    "NOTE-INTERNE-NIVEAU-3": frozenset({"mediator", "manager", "admin"}),
+    # An opinion in draft: the mediators and its reviewers (managers), never the public.
+    "AVIS-EN-BROUILLON": frozenset({"mediator", "manager"}),
+    # A viewer's comment waiting for moderation.
+    "COMMENTAIRE-EN-ATTENTE": frozenset({"mediator"}),
+    # The raw bytes of a quarantined input.
+    "QUARANTAINE-BRUTE": frozenset({"manager", "admin"}),
+    # A mailbox's IMAP password: written once, shown to nobody.
+    "MOT-DE-PASSE-IMAP": frozenset(),
 }
 
 
@@ -127,6 +138,9 @@ def build_world() -> World:
     escalated = _ticket(2, "france2", "srt-france2", "Je conteste la réponse du service.", viewer)
     escalated = workflow.ticket_escalate(ticket=escalated, by=srt, reason="Appel du téléspectateur")
     case2 = case_open_from_escalation(ticket=escalated, by=srt, reason="")
+    InternalNote.objects.create(
+        ticket=escalated, author=mediator, level=3, body="NOTE-INTERNE-NIVEAU-3"
+    )
     ids.update(t1=t1.pk, t2=t2.pk, other=other.pk, t3=t3.pk, t3srt=escalated.pk)
     ids.update(case=case.pk, case2=case2.pk, case_ref=case.reference)
 
@@ -152,7 +166,7 @@ def build_world() -> World:
         expires_at=timezone.now() + timedelta(days=30),
     )
     Opinion.objects.create(
-        case=case, title="Avis en cours", question="Q", body="Brouillon", author=mediator
+        case=case, title="Avis en cours", question="Q", body="AVIS-EN-BROUILLON", author=mediator
     )
     published = Opinion.objects.create(
         case=case2,
@@ -169,7 +183,7 @@ def build_world() -> World:
         opinion=published,
         author_name="Paul",
         email="paul@example.fr",
-        body="Merci",
+        body="COMMENTAIRE-EN-ATTENTE",
         status=CommentStatus.PENDING,
         confirmed_at=timezone.now(),
     )
@@ -202,7 +216,7 @@ def build_world() -> World:
     )
     scan5.file.save("courrier.pdf", ContentFile(b"%PDF-1.4"), save=True)
     item, _created = quarantine_put(
-        source="email", reason_code="unreadable", reason="Illisible", data=b"\x00garbage"
+        source="email", reason_code="unreadable", reason="Illisible", data=b"QUARANTAINE-BRUTE"
     )
     failed = Contact.objects.create(
         ticket=t1,
@@ -240,7 +254,7 @@ def build_world() -> World:
             name="Boîte",
             host="imap.example.fr",
             username="u",
-            password="p",
+            password="MOT-DE-PASSE-IMAP",
         ).pk,
         phoneline=PhoneLine.objects.create(number="+33100000000", brand=brand("france2")).pk,
         client=IntegrationClient.objects.create(
