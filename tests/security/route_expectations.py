@@ -34,9 +34,9 @@ ROLES = ("anonymous", "agent", "mailroom", "srt", "mediator", "manager", "admin"
 
 
 class Row:
-    def __init__(self, method: str, url: str, *answers):
+    def __init__(self, method: str, url: str, *answers, data: dict | None = None):
         assert len(answers) == len(ROLES), f"{url}: one answer per role, {len(ROLES)} of them"
-        self.method, self.url = method, url
+        self.method, self.url, self.data = method, url, data or {}
         self.answers = dict(zip(ROLES, answers, strict=True))
 
     def __repr__(self) -> str:
@@ -47,8 +47,10 @@ def get(url: str, *answers) -> Row:
     return Row("GET", url, *answers)
 
 
-def post(url: str, *answers) -> Row:
-    return Row("POST", url, *answers)
+def post(url: str, *answers, data: dict | None = None) -> Row:
+    """A POST, with an empty form unless `data` (for when the input is checked before the
+    permission: a refusal must then come from the permission, not from the empty form)."""
+    return Row("POST", url, *answers, data=data)
 
 
 # Holes known today and fixed on another branch of issue 11: the row above states what must
@@ -78,6 +80,10 @@ SHOWN_BY_DESIGN: dict[str, frozenset[str]] = {
     "/mediateur/reponse/{case_ref}/{answer_token}/": frozenset({"MESSAGE-DIRECT-MEDIATEUR"}),
 }
 
+# Forms for the moves between levels: a reason (and a level for a re-route).
+MOVE = {"reason": "Contrôle des droits"}
+TO_LEVEL_1 = {"reason": "Contrôle des droits", "level": 1}
+
 # fmt: off
 ROUTES: list[Row] = [
     #      url                                                    anonymous agent  mailroom srt      mediator manager  admin
@@ -104,13 +110,14 @@ ROUTES: list[Row] = [
     post( "/api/v1/calls.json",                                   UNAUTH,  UNAUTH,  UNAUTH,  UNAUTH,  UNAUTH,  UNAUTH,  UNAUTH),
     post( "/api/v1/ticket-workflow/take-next/",                   UNAUTH,  ALLOWED, DENIED,  ALLOWED, ALLOWED, ALLOWED, ALLOWED),
     post( "/api/v1/ticket-workflow/take-next.json",               UNAUTH,  ALLOWED, DENIED,  ALLOWED, ALLOWED, ALLOWED, ALLOWED),
-    post( "/api/v1/ticket-workflow/{t1}/escalate/",               UNAUTH,  ALLOWED, HIDDEN,  ALLOWED, ALLOWED, ALLOWED, ALLOWED),
-    post( "/api/v1/ticket-workflow/{t1}/escalate.json",           UNAUTH,  ALLOWED, HIDDEN,  ALLOWED, ALLOWED, ALLOWED, ALLOWED),
-    post( "/api/v1/ticket-workflow/{t2}/reroute/",                UNAUTH,  HIDDEN,  HIDDEN,  ALLOWED, ALLOWED, ALLOWED, ALLOWED),
-    post( "/api/v1/ticket-workflow/{t2}/reroute.json",            UNAUTH,  HIDDEN,  HIDDEN,  ALLOWED, ALLOWED, ALLOWED, ALLOWED),
-    post( "/api/v1/ticket-workflow/{t2}/send-back/",              UNAUTH,  HIDDEN,  HIDDEN,  ALLOWED, ALLOWED, ALLOWED, ALLOWED),
+    post( "/api/v1/ticket-workflow/{esc}/escalate/",              UNAUTH,  OK,      HIDDEN,  OK,      DENIED,  OK,      OK,      data=MOVE),
+    post( "/api/v1/ticket-workflow/{esc_json}/escalate.json",     UNAUTH,  OK,      HIDDEN,  OK,      DENIED,  OK,      OK,      data=MOVE),
+    post( "/api/v1/ticket-workflow/{other}/escalate/",            UNAUTH,  HIDDEN,  HIDDEN,  HIDDEN,  DENIED,  HIDDEN,  OK,      data=MOVE),
+    post( "/api/v1/ticket-workflow/{reroute}/reroute/",           UNAUTH,  HIDDEN,  HIDDEN,  OK,      DENIED,  OK,      OK,      data=TO_LEVEL_1),
+    post( "/api/v1/ticket-workflow/{reroute_json}/reroute.json",  UNAUTH,  HIDDEN,  HIDDEN,  OK,      DENIED,  OK,      OK,      data=TO_LEVEL_1),
+    post( "/api/v1/ticket-workflow/{back}/send-back/",            UNAUTH,  HIDDEN,  HIDDEN,  OK,      DENIED,  OK,      OK,      data=MOVE),
     post( "/api/v1/ticket-workflow/{t3}/send-back/",              UNAUTH,  HIDDEN,  HIDDEN,  HIDDEN,  ALLOWED, ALLOWED, ALLOWED),
-    post( "/api/v1/ticket-workflow/{t2}/send-back.json",          UNAUTH,  HIDDEN,  HIDDEN,  ALLOWED, ALLOWED, ALLOWED, ALLOWED),
+    post( "/api/v1/ticket-workflow/{back_json}/send-back.json",   UNAUTH,  HIDDEN,  HIDDEN,  OK,      DENIED,  OK,      OK,      data=MOVE),
     get(  "/api/schema/",                                         OK,      OK,      OK,      OK,      OK,      OK,      OK),
     get(  "/api/docs/",                                           OK,      OK,      OK,      OK,      OK,      OK,      OK),
     get(  "/api/redoc/",                                          OK,      OK,      OK,      OK,      OK,      OK,      OK),
@@ -158,13 +165,17 @@ ROUTES: list[Row] = [
     get(  "/tickets/{t1}/presence/",                              LOGIN,   OK,      HIDDEN,  OK,      OK,      OK,      OK),
     post( "/tickets/{t1}/presence/leave/",                        LOGIN,   ALLOWED, HIDDEN,  ALLOWED, ALLOWED, ALLOWED, ALLOWED),
     get(  "/contacts/{contact}/raw/",                             LOGIN,   OK,      HIDDEN,  OK,      OK,      OK,      OK),
+    get(  "/contacts/{contact2}/raw/",                            LOGIN,   HIDDEN,  HIDDEN,  OK,      OK,      OK,      OK),
     get(  "/attachments/{attachment}/",                           LOGIN,   OK,      HIDDEN,  OK,      OK,      OK,      OK),
+    get(  "/attachments/{attachment3}/",                          LOGIN,   HIDDEN,  HIDDEN,  HIDDEN,  OK,      OK,      OK),
     post( "/tickets/{t1}/reply/",                                 LOGIN,   ALLOWED, HIDDEN,  ALLOWED, DENIED,  ALLOWED, ALLOWED),
     post( "/tickets/{t3}/reply/",                                 LOGIN,   HIDDEN,  HIDDEN,  HIDDEN,  ALLOWED, ALLOWED, ALLOWED),
     post( "/tickets/{t1}/reply/preview/",                         LOGIN,   ALLOWED, HIDDEN,  ALLOWED, DENIED,  ALLOWED, ALLOWED),
     get(  "/tickets/{t1}/reply/templates/",                       LOGIN,   OK,      HIDDEN,  OK,      DENIED,  OK,      OK),
     get(  "/tickets/{t1}/reply/templates/{template}/",            LOGIN,   OK,      HIDDEN,  OK,      DENIED,  OK,      OK),
+    get(  "/tickets/{t1}/reply/templates/{template5}/",           LOGIN,   HIDDEN,  HIDDEN,  HIDDEN,  DENIED,  HIDDEN,  HIDDEN),
     post( "/replies/{failed_reply}/retry/",                       LOGIN,   ALLOWED, HIDDEN,  ALLOWED, DENIED,  ALLOWED, ALLOWED),
+    post( "/replies/{failed_reply2}/retry/",                      LOGIN,   HIDDEN,  HIDDEN,  ALLOWED, DENIED,  ALLOWED, ALLOWED),
     # --- Viewers -------------------------------------------------------------------------------------
     get(  "/viewers/",                                            LOGIN,   OK,      OK,      OK,      OK,      OK,      OK),
     get(  "/viewers/?q=Lefebvre",                                 LOGIN,   OK,      OK,      OK,      OK,      OK,      OK),
@@ -172,6 +183,7 @@ ROUTES: list[Row] = [
     get(  "/viewers/{viewer}/edit/",                              LOGIN,   OK,      OK,      OK,      DENIED,  OK,      OK),
     post( "/viewers/{viewer}/consents/",                          LOGIN,   ALLOWED, ALLOWED, ALLOWED, DENIED,  ALLOWED, ALLOWED),
     post( "/viewers/{viewer}/emails/{viewer_email}/working/",     LOGIN,   ALLOWED, ALLOWED, ALLOWED, DENIED,  ALLOWED, ALLOWED),
+    post( "/viewers/{viewer}/emails/{others_email}/working/",     LOGIN,   HIDDEN,  HIDDEN,  HIDDEN,  HIDDEN,  HIDDEN,  HIDDEN),
     get(  "/viewers/{viewer}/merge/",                             LOGIN,   DENIED,  DENIED,  OK,      DENIED,  OK,      OK),
     post( "/viewers/merges/{merge}/undo/",                        LOGIN,   DENIED,  DENIED,  ALLOWED, DENIED,  ALLOWED, ALLOWED),
     # --- Queues and moves between levels -------------------------------------------------------------
@@ -179,10 +191,10 @@ ROUTES: list[Row] = [
     get(  "/queue/?team=all",                                     LOGIN,   OK,      DENIED,  OK,      OK,      OK,      OK),
     get(  "/queue/?team=all&level=3",                             LOGIN,   OK,      DENIED,  OK,      OK,      OK,      OK),
     post( "/queue/take-next/",                                    LOGIN,   ALLOWED, DENIED,  ALLOWED, ALLOWED, ALLOWED, ALLOWED),
-    post( "/queue/tickets/{t1}/escalate/",                        LOGIN,   ALLOWED, HIDDEN,  ALLOWED, DENIED,  ALLOWED, ALLOWED),
-    post( "/queue/tickets/{other}/escalate/",                     LOGIN,   HIDDEN,  HIDDEN,  HIDDEN,  DENIED,  HIDDEN,  ALLOWED),
-    post( "/queue/tickets/{t2}/send-back/",                       LOGIN,   HIDDEN,  HIDDEN,  ALLOWED, DENIED,  ALLOWED, ALLOWED),
-    post( "/queue/tickets/{t2}/reroute/",                         LOGIN,   HIDDEN,  HIDDEN,  ALLOWED, DENIED,  ALLOWED, ALLOWED),
+    post( "/queue/tickets/{esc_queue}/escalate/",                 LOGIN,   MOVED,   HIDDEN,  MOVED,   DENIED,  MOVED,   MOVED,   data=MOVE),
+    post( "/queue/tickets/{other}/escalate/",                     LOGIN,   HIDDEN,  HIDDEN,  HIDDEN,  DENIED,  HIDDEN,  MOVED,   data=MOVE),
+    post( "/queue/tickets/{back_queue}/send-back/",               LOGIN,   HIDDEN,  HIDDEN,  MOVED,   DENIED,  MOVED,   MOVED,   data=MOVE),
+    post( "/queue/tickets/{reroute_queue}/reroute/",              LOGIN,   HIDDEN,  HIDDEN,  MOVED,   DENIED,  MOVED,   MOVED,   data=TO_LEVEL_1),
     # --- Mediation (level 3): mediators work, managers read case files, confidential notes for mediators only ---
     get(  "/mediation/",                                          LOGIN,   DENIED,  DENIED,  DENIED,  OK,      DENIED,  DENIED),
     get(  "/mediation/overview/",                                 LOGIN,   DENIED,  DENIED,  DENIED,  DENIED,  OK,      DENIED),
@@ -196,6 +208,7 @@ ROUTES: list[Row] = [
     post( "/mediation/cases/{case}/tickets/{t3}/remove/",         LOGIN,   HIDDEN,  HIDDEN,  HIDDEN,  ALLOWED, DENIED,  HIDDEN),
     post( "/mediation/cases/{case}/evidence/",                    LOGIN,   HIDDEN,  HIDDEN,  HIDDEN,  ALLOWED, DENIED,  HIDDEN),
     get(  "/mediation/cases/{case}/evidence/{evidence}/",         LOGIN,   HIDDEN,  HIDDEN,  HIDDEN,  OK,      OK,      HIDDEN),
+    get(  "/mediation/cases/{case2}/evidence/{evidence}/",        LOGIN,   HIDDEN,  HIDDEN,  HIDDEN,  HIDDEN,  HIDDEN,  HIDDEN),
     post( "/mediation/cases/{case}/notes/",                       LOGIN,   HIDDEN,  HIDDEN,  HIDDEN,  ALLOWED, HIDDEN,  HIDDEN),
     get(  "/mediation/cases/{case}/requests/new/",                LOGIN,   HIDDEN,  HIDDEN,  HIDDEN,  OK,      DENIED,  HIDDEN),
     post( "/mediation/requests/{request}/cancel/",                LOGIN,   HIDDEN,  HIDDEN,  HIDDEN,  ALLOWED, DENIED,  HIDDEN),

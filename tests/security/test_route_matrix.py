@@ -108,7 +108,7 @@ def test_every_route_answers_each_role_as_declared(role):
     failures = []
     for row in _running_order(ROUTES):
         url = row.url.format(**world.ids)
-        response = client.post(url) if row.method == "POST" else client.get(url)
+        response = client.post(url, row.data) if row.method == "POST" else client.get(url)
         got = _answer(response)
         problem = _check_cell(row, role, got)
         if problem:

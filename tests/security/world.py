@@ -142,6 +142,12 @@ def build_world() -> World:
         ticket=escalated, author=mediator, level=3, body="NOTE-INTERNE-NIVEAU-3"
     )
     ids.update(t1=t1.pk, t2=t2.pk, other=other.pk, t3=t3.pk, t3srt=escalated.pk)
+    # Tickets of France 2 that the matrix moves between levels (one per move route, so that a
+    # move that succeeds changes nothing another row relies on).
+    for name in ("esc", "esc_json", "esc_queue"):
+        ids[name] = _ticket(1, "france2", "n1-call-centre", "À transmettre", viewer).pk
+    for name in ("back", "back_json", "back_queue", "reroute", "reroute_json", "reroute_queue"):
+        ids[name] = _ticket(2, "france2", "srt-france2", "À renvoyer", viewer).pk
     ids.update(case=case.pk, case2=case2.pk, case_ref=case.reference)
 
     # Files: an attachment, a raw email, the case's evidence (media in a temporary folder).
@@ -152,6 +158,14 @@ def build_world() -> World:
     evidence = Evidence(case=case, kind="file", label="Extrait", added_by=mediator)
     evidence.file.save("extrait.txt", ContentFile(b"extrait"), save=True)
     ids.update(contact=contact.pk, attachment=attachment.pk, evidence=evidence.pk)
+    # The same kinds of file on the level-2 ticket and on the one that went to the mediators.
+    contact2 = t2.contacts.first()
+    contact2.raw_file.save("raw2.eml", ContentFile(b"Subject: test\r\n\r\nBonjour"), save=True)
+    attachment3 = Attachment(
+        contact=t3.contacts.first(), filename="capture.png", content_type="image/png", size=4
+    )
+    attachment3.file.save("capture.png", ContentFile(b"\x89PNG"), save=True)
+    ids.update(contact2=contact2.pk, attachment3=attachment3.pk)
 
     # Mediation: a request for comment, a draft opinion, a published opinion with a comment.
     request = CommentRequest.objects.create(
@@ -199,6 +213,7 @@ def build_world() -> World:
     duplicate = ViewerFactory(last_name="Doublon")
     target = ViewerFactory(last_name="Cible")
     ids["merge"] = viewer_merge(source=duplicate, target=target, by=users["admin"]).pk
+    ids["others_email"] = target.emails.first().pk
 
     # The mailroom: a letter scan, a quarantined input; replies: a letter to print, a batch.
     letters = LetterBatch.objects.create(uploaded_by=mailroom, brand=brand("france2"))
@@ -233,7 +248,20 @@ def build_world() -> World:
     template = ResponseTemplate.objects.create(title="Rediffusion", body="Bonjour {{ civilite }}")
     ids.update(scan=scan.pk, scan5=scan5.pk, quarantine=item.pk, failed_reply=failed.pk)
     ids.update(batch=batch.pk)
-    ids.update(template=template.pk)
+    template5 = ResponseTemplate.objects.create(
+        title="France 5", body="Bonjour", brand=brand("france5")
+    )
+    failed2 = Contact.objects.create(
+        ticket=t2,
+        viewer=viewer,
+        channel=Channel.EMAIL,
+        direction=Direction.OUTBOUND,
+        subject="Réponse",
+        body_text="Bonjour",
+        delivery_status=DeliveryStatus.FAILED,
+        occurred_at=timezone.now(),
+    )
+    ids.update(template=template.pk, template5=template5.pk, failed_reply2=failed2.pk)
 
     # Satisfaction: a survey's signed link.
     survey = Survey.objects.create(ticket=t1, level=1, ticket_channel="email")
