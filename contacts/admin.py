@@ -163,6 +163,7 @@ class QuarantineItemAdmin(PolicyModelAdmin):
     """Read-only: retry and discard happen on the quarantine page, through the services."""
 
     policy_action = "view_quarantine"
+    brand_scope_lookup = "brand"
     read_only = True
     list_display = ["received_at", "source", "reason_code", "state", "size", "attempts"]
     list_filter = ["state", "source", "reason_code"]

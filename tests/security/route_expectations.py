@@ -145,7 +145,10 @@ ROUTES: list[Row] = [
     get(  "/quarantine/",                                         LOGIN,   DENIED,  DENIED,  DENIED,  DENIED,  OK,      OK),
     get(  "/quarantine/{quarantine}/",                            LOGIN,   HIDDEN,  HIDDEN,  HIDDEN,  HIDDEN,  OK,      OK),
     get(  "/quarantine/{quarantine}/raw/",                        LOGIN,   HIDDEN,  HIDDEN,  HIDDEN,  HIDDEN,  OK,      OK),
+    get(  "/quarantine/{quarantine5}/",                           LOGIN,   HIDDEN,  HIDDEN,  HIDDEN,  HIDDEN,  HIDDEN,  OK),
+    get(  "/quarantine/{quarantine5}/raw/",                       LOGIN,   HIDDEN,  HIDDEN,  HIDDEN,  HIDDEN,  HIDDEN,  OK),
     post( "/quarantine/{quarantine}/action/",                     LOGIN,   DENIED,  DENIED,  DENIED,  DENIED,  ALLOWED, ALLOWED),
+    post( "/quarantine/{quarantine5}/action/",                    LOGIN,   DENIED,  DENIED,  DENIED,  DENIED,  HIDDEN,  ALLOWED),
     # --- The ticket page and its actions, replies, raw inputs ----------------------------------------
     get(  "/tickets/{t1}/",                                       LOGIN,   OK,      HIDDEN,  OK,      OK,      OK,      OK),
     get(  "/tickets/{t2}/",                                       LOGIN,   HIDDEN,  HIDDEN,  OK,      OK,      OK,      OK),
@@ -322,6 +325,7 @@ ROUTES: list[Row] = [
     get(  "/admin/contacts/quarantineitem/{quarantine}/history/", ALOGIN,  ALOGIN,  ALOGIN,  ALOGIN,  ALOGIN,  OK,      OK),
     get(  "/admin/contacts/quarantineitem/{quarantine}/delete/",  ALOGIN,  ALOGIN,  ALOGIN,  ALOGIN,  ALOGIN,  DENIED,  DENIED),
     get(  "/admin/contacts/quarantineitem/{quarantine}/change/",  ALOGIN,  ALOGIN,  ALOGIN,  ALOGIN,  ALOGIN,  OK,      OK),
+    get(  "/admin/contacts/quarantineitem/{quarantine5}/change/", ALOGIN,  ALOGIN,  ALOGIN,  ALOGIN,  ALOGIN,  MOVED,   OK),
     get(  "/admin/contacts/quarantineitem/{quarantine}/",         ALOGIN,  ALOGIN,  ALOGIN,  ALOGIN,  ALOGIN,  MOVED,   MOVED),
     get(  "/admin/contacts/letterscan/",                          ALOGIN,  ALOGIN,  ALOGIN,  ALOGIN,  ALOGIN,  OK,      OK),
     get(  "/admin/contacts/letterscan/add/",                      ALOGIN,  ALOGIN,  ALOGIN,  ALOGIN,  ALOGIN,  DENIED,  DENIED),

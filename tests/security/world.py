@@ -233,6 +233,14 @@ def build_world() -> World:
     item, _created = quarantine_put(
         source="email", reason_code="unreadable", reason="Illisible", data=b"QUARANTAINE-BRUTE"
     )
+    item5, _created = quarantine_put(
+        source="email",
+        reason_code="unreadable",
+        reason="Illisible",
+        data=b"MESSAGE-FRANCE-5 en quarantaine",
+        source_detail="MESSAGE-FRANCE-5 <telespectateur@example.fr>",
+        brand=brand("france5"),
+    )
     failed = Contact.objects.create(
         ticket=t1,
         viewer=viewer,
@@ -247,7 +255,7 @@ def build_world() -> World:
     batch.pdf.save("lettres.pdf", ContentFile(b"%PDF-1.4"), save=True)
     template = ResponseTemplate.objects.create(title="Rediffusion", body="Bonjour {{ civilite }}")
     ids.update(scan=scan.pk, scan5=scan5.pk, quarantine=item.pk, failed_reply=failed.pk)
-    ids.update(batch=batch.pk)
+    ids.update(batch=batch.pk, quarantine5=item5.pk)
     template5 = ResponseTemplate.objects.create(
         title="France 5", body="Bonjour", brand=brand("france5")
     )
