@@ -18,7 +18,8 @@ Who sees what (DESIGN.md, "Users"):
 - mediators see every brand and every level and work level 3; only they read confidential
   mediation notes (nobody else, administrators included);
 - managers see and may work every ticket of their brands, run dashboards, exports and the
-  configuration, and read the audit log;
+  configuration, read their brands' mediation case files (never the confidential notes) and,
+  when they manage every brand, the audit log (it spans all brands);
 - the mailroom registers letters and prints reply letters, and reads viewers' cards only.
 
 Tickets with no known brand (a message that names none) are visible to everyone who sees that
@@ -63,6 +64,10 @@ GLOBAL_ACTIONS: dict[str, frozenset[str]] = {
     "mediation_overview": frozenset({Role.MANAGER}),
     "mediation_figures": frozenset({Role.MEDIATOR, Role.MANAGER}),
 }
+
+# Actions whose pages span every brand and cannot be narrowed to some (the audit log names
+# objects of every brand): for staff of every brand only.
+_GROUP_WIDE_ACTIONS = frozenset({"view_audit"})
 
 # Ticket levels each role may read, and may work on (reply, change status, take, add notes).
 _TICKET_READ: dict[str, frozenset[int]] = {
@@ -238,9 +243,12 @@ def _viewer(role: str, action: str) -> bool:
     return False
 
 
-def _mediation_case(role: str, action: str) -> bool:
+def _mediation_case(user: Any, role: str, action: str, case: Any) -> bool:
     if action == "view":
-        return role in {Role.MEDIATOR, Role.MANAGER}
+        # Mediators are group-wide; a manager reads the case files of their brands.
+        if role == Role.MANAGER:
+            return _in_brand_scope(user, case.brand_id)
+        return role == Role.MEDIATOR
     if action in {"change", "add"}:
         return role == Role.MEDIATOR
     return False
@@ -272,6 +280,8 @@ def can(user: Any, action: str, obj: Any = None) -> bool:
         allowed = GLOBAL_ACTIONS.get(action)
         if allowed is None:
             raise ValueError(f"unknown global action {action!r}")
+        if action in _GROUP_WIDE_ACTIONS and brand_scope(user) is not None:
+            return False
         return role in allowed
     label = obj._meta.label_lower
     if label == "contacts.ticket":
@@ -283,7 +293,7 @@ def can(user: Any, action: str, obj: Any = None) -> bool:
     if label == "contacts.viewer":
         return _viewer(role, action)
     if label == "mediation.case":
-        return _mediation_case(role, action)
+        return _mediation_case(user, role, action, obj)
     if label in {"mediation.confidentialnote", "mediation.note"}:
         return _mediation_note(role, action)
     if label == "mediation.opinion":

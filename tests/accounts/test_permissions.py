@@ -106,6 +106,8 @@ def test_viewer_card(personas, action, allowed):
 class _Fake:
     """Stands for the mediation models, which arrive with the mediation app."""
 
+    brand_id = None
+
     def __init__(self, label):
         self._meta = type("Meta", (), {"label_lower": label})()
 

@@ -141,6 +141,9 @@ def build_world() -> World:
     InternalNote.objects.create(
         ticket=escalated, author=mediator, level=3, body="NOTE-INTERNE-NIVEAU-3"
     )
+    # Another brand's case file (France 5), gathered from its level-3 ticket.
+    other3 = _ticket(3, "france5", "mediator-programmes", "MESSAGE-FRANCE-5 : saisine", viewer)
+    ids["case5"] = case_open_from_escalation(ticket=other3, by=None, reason="").pk
     ids.update(t1=t1.pk, t2=t2.pk, other=other.pk, t3=t3.pk, t3srt=escalated.pk)
     # Tickets of France 2 that the matrix moves between levels (one per move route, so that a
     # move that succeeds changes nothing another row relies on).
