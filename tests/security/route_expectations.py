@@ -19,7 +19,6 @@ Besides the answers, every text response is searched for the secrets planted in 
 
 # The answers.
 OK = 200
-EMPTY = 204  # done, nothing to show (the API's "no ticket left to take")
 MOVED = 302  # a redirect that is not to a login page (after a form, a short URL)
 LOGIN = "login"  # 302 to /login/?next=...: sign in first
 ALOGIN = "admin-login"  # 302 to /admin/login/?next=...: the configuration's sign-in
@@ -86,7 +85,7 @@ TO_LEVEL_1 = {"reason": "Contrôle des droits", "level": 1}
 
 # fmt: off
 ROUTES: list[Row] = [
-    #      url                                                    anonymous agent  mailroom srt      mediator manager  admin
+    #     url                                                     anon     agent    mailroom srt      mediator manager  admin
     # --- Project pages: home, health, sign-in, language ----------------------------------------------
     get(  "/",                                                    LOGIN,   OK,      OK,      OK,      OK,      OK,      OK),
     get(  "/healthz",                                             OK,      OK,      OK,      OK,      OK,      OK,      OK),
