@@ -177,12 +177,11 @@ def _escalated_by_srt(ticket: Any) -> bool:
     return ticket.events.filter(srt_escalation_q()).exists()
 
 
-def srt_escalation_q(prefix: str = "") -> Q:
-    """`SRT_ESCALATION_EVENT_LOOKUPS` as one condition on ticket events (`prefix` to reach
-    them from another model, e.g. "events__")."""
+def srt_escalation_q() -> Q:
+    """`SRT_ESCALATION_EVENT_LOOKUPS` as one condition on ticket events."""
     q = Q(pk__in=[])
     for lookups in SRT_ESCALATION_EVENT_LOOKUPS:
-        q |= Q(**{prefix + key: value for key, value in lookups.items()})
+        q |= Q(**lookups)
     return q
 
 

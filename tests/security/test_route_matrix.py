@@ -75,12 +75,14 @@ def _matches(expected: object, got: object) -> bool:
 
 
 def _text(response) -> str:
-    """The body of a text answer (pages, JSON, CSV, feeds); "" for files and images."""
-    if not response.get("Content-Type", "").startswith(_TEXT_TYPES):
-        response.close()
-        return ""
+    """The body of a text answer (pages, JSON, CSV, feeds); "" for files and images.
+
+    A streamed answer (a file) is read to its end, which closes it the test client's way; never
+    `response.close()`: it would signal the end of a request and close the test's database
+    connection on PostgreSQL."""
     raw = b"".join(response.streaming_content) if response.streaming else response.content
-    response.close()
+    if not response.get("Content-Type", "").startswith(_TEXT_TYPES):
+        return ""
     return raw.decode("utf-8", "replace")
 
 
