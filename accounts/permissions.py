@@ -8,11 +8,18 @@ brand_id), so it imports none of them.
 Who sees what (DESIGN.md, "Users"):
 - agents (external call centre) see and work level-1 tickets of their brands, and only level-1
   internal notes; never level-2 notes, mediation files, exports or dashboards;
-- SRT staff work levels 1 and 2 of their brands and may follow a ticket they escalated to 3;
+- SRT staff work levels 1 and 2 of their brands; of level 3 they read only the tickets the
+  SRT moved there (escalated or re-routed by an SRT officer of the brand: they had them at
+  level 2 and must answer the viewer's "where is my request?"). A request that reached the
+  mediators directly is the mediators' alone: their independence means the channel's own
+  service does not read it. Of any ticket of their brands, whatever its level, SRT staff and
+  the call centre may still *track* the standing (reference, level, state, due date; no
+  content) through the narrower "track" action;
 - mediators see every brand and every level and work level 3; only they read confidential
   mediation notes (nobody else, administrators included);
 - managers see and may work every ticket of their brands, run dashboards, exports and the
-  configuration, and read the audit log;
+  configuration, read their brands' mediation case files (never the confidential notes) and,
+  when they manage every brand, the audit log (it spans all brands);
 - the mailroom registers letters and prints reply letters, and reads viewers' cards only.
 
 Tickets with no known brand (a message that names none) are visible to everyone who sees that
@@ -25,6 +32,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from django.core.exceptions import PermissionDenied
+from django.db.models import Q
 
 from .models import Role
 
@@ -57,15 +65,25 @@ GLOBAL_ACTIONS: dict[str, frozenset[str]] = {
     "mediation_figures": frozenset({Role.MEDIATOR, Role.MANAGER}),
 }
 
+# Actions whose pages span every brand and cannot be narrowed to some (the audit log names
+# objects of every brand): for staff of every brand only.
+_GROUP_WIDE_ACTIONS = frozenset({"view_audit"})
+
 # Ticket levels each role may read, and may work on (reply, change status, take, add notes).
 _TICKET_READ: dict[str, frozenset[int]] = {
     Role.AGENT: frozenset({1}),
     Role.MAILROOM: frozenset(),
-    Role.SRT: frozenset({1, 2, 3}),
+    # Plus the level-3 tickets the SRT escalated: see `follows_srt_escalations`.
+    Role.SRT: frozenset({1, 2}),
     Role.MEDIATOR: frozenset({1, 2, 3}),
     Role.MANAGER: frozenset({1, 2, 3}),
     Role.ADMIN: frozenset({1, 2, 3}),
 }
+# Roles that read the level-3 tickets an SRT officer moved to level 3 (escalated, re-routed).
+_FOLLOW_SRT_ESCALATIONS = frozenset({Role.SRT})
+# Roles that may know a ticket of their brands exists and where it stands (reference, level,
+# state, due date), at any level, without reading it: to tell a viewer on the phone.
+_TICKET_TRACK = frozenset({Role.AGENT, Role.SRT, Role.MEDIATOR, Role.MANAGER, Role.ADMIN})
 _TICKET_WORK: dict[str, frozenset[int]] = {
     Role.AGENT: frozenset({1}),
     Role.MAILROOM: frozenset(),
@@ -94,7 +112,14 @@ ROLE_LEVEL: dict[str, int] = {
 }
 
 TICKET_ACTIONS = frozenset(
-    {"view", "work", "escalate", "send_back", "reroute", "merge", "assign", "close"}
+    {"track", "view", "work", "escalate", "send_back", "reroute", "merge", "assign", "close"}
+)
+
+# The ticket events that mark a ticket as moved to level 3 by an SRT officer, as lookups on
+# `TicketEvent` (escalation writes to_value "3"; a re-route "3/<team>/<topic>").
+SRT_ESCALATION_EVENT_LOOKUPS: tuple[dict[str, str], ...] = (
+    {"kind": "escalated", "to_value": "3", "actor__role": Role.SRT},
+    {"kind": "rerouted", "to_value__startswith": "3/", "actor__role": Role.SRT},
 )
 
 
@@ -133,10 +158,31 @@ def brand_scope(user: Any) -> frozenset[int] | None:
 
 
 def ticket_levels(user: Any, *, work: bool = False) -> frozenset[int]:
+    """The levels whose every ticket (of the user's brands) the user may read, or work."""
     role = role_of(user)
     if role is None:
         return frozenset()
     return (_TICKET_WORK if work else _TICKET_READ)[role]
+
+
+def follows_srt_escalations(user: Any) -> bool:
+    """Does the user also read the level-3 tickets of their brands that an SRT officer moved
+    to level 3 (`SRT_ESCALATION_EVENT_LOOKUPS`)? Selectors add them to `ticket_levels`."""
+    return role_of(user) in _FOLLOW_SRT_ESCALATIONS
+
+
+def _escalated_by_srt(ticket: Any) -> bool:
+    if ticket.pk is None:
+        return False
+    return ticket.events.filter(srt_escalation_q()).exists()
+
+
+def srt_escalation_q() -> Q:
+    """`SRT_ESCALATION_EVENT_LOOKUPS` as one condition on ticket events."""
+    q = Q(pk__in=[])
+    for lookups in SRT_ESCALATION_EVENT_LOOKUPS:
+        q |= Q(**lookups)
+    return q
 
 
 def note_max_level(user: Any) -> int:
@@ -156,8 +202,12 @@ def _ticket(user: Any, role: str, action: str, ticket: Any) -> bool:
         raise ValueError(f"unknown ticket action {action!r}")
     if not _in_brand_scope(user, ticket.brand_id):
         return False
+    if action == "track":
+        return role in _TICKET_TRACK
     if action == "view":
-        return ticket.level in _TICKET_READ[role]
+        if ticket.level in _TICKET_READ[role]:
+            return True
+        return ticket.level == 3 and role in _FOLLOW_SRT_ESCALATIONS and _escalated_by_srt(ticket)
     if ticket.level not in _TICKET_WORK[role]:
         return False
     if action == "work":
@@ -192,9 +242,12 @@ def _viewer(role: str, action: str) -> bool:
     return False
 
 
-def _mediation_case(role: str, action: str) -> bool:
+def _mediation_case(user: Any, role: str, action: str, case: Any) -> bool:
     if action == "view":
-        return role in {Role.MEDIATOR, Role.MANAGER}
+        # Mediators are group-wide; a manager reads the case files of their brands.
+        if role == Role.MANAGER:
+            return _in_brand_scope(user, case.brand_id)
+        return role == Role.MEDIATOR
     if action in {"change", "add"}:
         return role == Role.MEDIATOR
     return False
@@ -226,6 +279,8 @@ def can(user: Any, action: str, obj: Any = None) -> bool:
         allowed = GLOBAL_ACTIONS.get(action)
         if allowed is None:
             raise ValueError(f"unknown global action {action!r}")
+        if action in _GROUP_WIDE_ACTIONS and brand_scope(user) is not None:
+            return False
         return role in allowed
     label = obj._meta.label_lower
     if label == "contacts.ticket":
@@ -237,7 +292,7 @@ def can(user: Any, action: str, obj: Any = None) -> bool:
     if label == "contacts.viewer":
         return _viewer(role, action)
     if label == "mediation.case":
-        return _mediation_case(role, action)
+        return _mediation_case(user, role, action, obj)
     if label in {"mediation.confidentialnote", "mediation.note"}:
         return _mediation_note(role, action)
     if label == "mediation.opinion":

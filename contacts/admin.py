@@ -24,6 +24,7 @@ class ProgrammeAdmin(PolicyModelAdmin):
 
 # --- intake ------------------------------------------------------------------------------------
 
+from django import forms  # noqa: E402
 from django.contrib import messages  # noqa: E402
 from django.utils.translation import gettext_lazy as _  # noqa: E402
 
@@ -31,9 +32,46 @@ from .models import IntegrationClient, LetterScan, Mailbox, PhoneLine, Quarantin
 from .services.integrations import integration_client_create, integration_client_rotate  # noqa: E402
 
 
+class MailboxForm(forms.ModelForm):
+    """The IMAP password is written, never shown back (the page would put it in clear in its
+    HTML): left blank when editing, the current one stays."""
+
+    password = forms.CharField(
+        label=Mailbox._meta.get_field("password").verbose_name,
+        required=False,
+        strip=False,
+        widget=forms.PasswordInput(render_value=False),
+        help_text=_("Leave blank to keep the current password."),
+    )
+
+    class Meta:
+        model = Mailbox
+        fields = [
+            "brand",
+            "name",
+            "host",
+            "port",
+            "use_tls",
+            "username",
+            "password",
+            "folder",
+            "processed_folder",
+            "is_active",
+        ]
+
+    def clean_password(self):
+        password = self.cleaned_data.get("password", "")
+        if password:
+            return password
+        if self.instance.pk and self.instance.password:
+            return self.instance.password
+        raise forms.ValidationError(_("Enter the mailbox's password."))
+
+
 @admin.register(Mailbox)
 class MailboxAdmin(PolicyModelAdmin):
     policy_action = "manage_reference_data"
+    form = MailboxForm
     list_display = [
         "name",
         "brand",
@@ -125,6 +163,7 @@ class QuarantineItemAdmin(PolicyModelAdmin):
     """Read-only: retry and discard happen on the quarantine page, through the services."""
 
     policy_action = "view_quarantine"
+    brand_scope_lookup = "brand"
     read_only = True
     list_display = ["received_at", "source", "reason_code", "state", "size", "attempts"]
     list_filter = ["state", "source", "reason_code"]
@@ -135,5 +174,6 @@ class QuarantineItemAdmin(PolicyModelAdmin):
 class LetterScanAdmin(PolicyModelAdmin):
     policy_action = "manage_reference_data"
     read_only = True
+    brand_scope_lookup = "batch__brand"
     list_display = ["original_filename", "state", "pages", "ocr_confidence", "registered_at"]
     list_filter = ["state"]

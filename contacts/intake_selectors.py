@@ -103,19 +103,30 @@ def letter_scan_get_for_user(*, user: User, pk: int) -> LetterScan:
     return scan
 
 
-def quarantine_list(*, state: str) -> QuerySet[QuarantineItem]:
+def _quarantine_scope_q(user: User) -> Q:
+    """Inputs of the user's brands, and those whose brand is unknown (most of them)."""
+    scope = permissions.brand_scope(user)
+    if scope is None:
+        return Q()
+    return Q(brand_id__in=sorted(scope)) | Q(brand__isnull=True)
+
+
+def quarantine_list(*, user: User, state: str) -> QuerySet[QuarantineItem]:
     return (
-        QuarantineItem.objects.filter(state=state)
+        QuarantineItem.objects.filter(_quarantine_scope_q(user), state=state)
         .select_related("brand", "resolved_by", "contact__ticket")
         .order_by("-received_at", "-id")
     )
 
 
 def quarantine_get_for_user(*, user: User, pk: int) -> QuarantineItem:
+    """The item, or 404 outside the right to view the quarantine or the user's brands."""
     if not permissions.can(user, "view_quarantine"):
         raise Http404
     try:
-        return QuarantineItem.objects.select_related("brand", "resolved_by", "contact").get(pk=pk)
+        return QuarantineItem.objects.select_related("brand", "resolved_by", "contact").get(
+            _quarantine_scope_q(user), pk=pk
+        )
     except (QuarantineItem.DoesNotExist, ValueError):
         raise Http404 from None
 

@@ -6,7 +6,7 @@ import re
 from dataclasses import dataclass, field
 
 from django.db import connection
-from django.db.models import BooleanField, Count, Prefetch, Q, QuerySet
+from django.db.models import BooleanField, Count, Exists, OuterRef, Prefetch, Q, QuerySet
 from django.db.models.expressions import RawSQL
 from django.http import Http404
 
@@ -31,13 +31,19 @@ from .models import (
 def ticket_scope_q(user: User, *, work: bool = False) -> Q:
     """The tickets `user` may see (or work on), as a query condition.
 
-    Mirrors `accounts.permissions` for tickets: levels by role, brands by scope; tickets with
-    no known brand are visible at the user's levels.
+    Mirrors `accounts.permissions` for tickets: levels by role (for the SRT, plus the level-3
+    tickets an SRT officer escalated), brands by scope; tickets with no known brand are visible
+    at the user's levels.
     """
     levels = permissions.ticket_levels(user, work=work)
     if not levels:
         return Q(pk__in=[])
     q = Q(level__in=sorted(levels))
+    if not work and permissions.follows_srt_escalations(user):
+        escalated = TicketEvent.objects.filter(
+            permissions.srt_escalation_q(), ticket=OuterRef("pk")
+        )
+        q |= Q(level=3) & Exists(escalated)
     scope = permissions.brand_scope(user)
     if scope is not None:
         q &= Q(brand_id__in=sorted(scope)) | Q(brand_id__isnull=True)

@@ -1,6 +1,7 @@
 """The configuration back office (Django admin), open to managers and administrators."""
 
 from django.contrib import admin
+from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
 from accounts import permissions
@@ -21,6 +22,19 @@ class PolicyModelAdmin(admin.ModelAdmin):
 
     policy_action = "use_admin"
     read_only = False
+    # The lookup from this model to its brand, for models that hold viewers' data: a manager
+    # of some brands sees only theirs (and the brandless), as on the staff pages.
+    brand_scope_lookup: str = ""
+
+    def get_queryset(self, request):
+        qs = super().get_queryset(request)
+        scope = permissions.brand_scope(request.user) if self.brand_scope_lookup else None
+        if scope is None:
+            return qs
+        lookup = self.brand_scope_lookup
+        return qs.filter(
+            Q(**{f"{lookup}_id__in": sorted(scope)}) | Q(**{f"{lookup}__isnull": True})
+        )
 
     def _allowed(self, request) -> bool:
         return permissions.can(request.user, self.policy_action)

@@ -109,12 +109,20 @@ def case_opinion(*, case: Case) -> Opinion | None:
     )
 
 
+def _case_scope_q(user: User, prefix: str = "") -> Q:
+    """The cases of the user's brands (and those of no known brand); mediators see all."""
+    scope = None if permissions.can(user, "mediation_desk") else permissions.brand_scope(user)
+    if scope is None:
+        return Q()
+    return Q(**{f"{prefix}brand_id__in": sorted(scope)}) | Q(**{f"{prefix}brand__isnull": True})
+
+
 def case_list(*, user: User, status: str = CaseStatus.OPEN) -> QuerySet[Case]:
-    """Cases the user may read (mediators and managers), soonest deadline first."""
+    """Cases the user may read (mediators; managers: their brands'), soonest deadline first."""
     if not permissions.can(user, "view", Case()):
         return Case.objects.none()
     return (
-        Case.objects.filter(status=status)
+        Case.objects.filter(_case_scope_q(user), status=status)
         .select_related("brand", "programme", "mediator")
         .annotate(ticket_count=Count("links"))
         .order_by("due_on", "id")
@@ -220,7 +228,7 @@ def desk_for_user(*, user: User) -> DeskView:
 
 def opinions_to_review(*, user: User) -> QuerySet[Opinion]:
     return (
-        Opinion.objects.filter(status=OpinionStatus.IN_REVIEW)
+        Opinion.objects.filter(_case_scope_q(user, "case__"), status=OpinionStatus.IN_REVIEW)
         .exclude(author=user)
         .select_related("case", "author")
         .order_by("submitted_at")

@@ -122,7 +122,7 @@ class TicketWorkflowViewSet(viewsets.GenericViewSet):
         responses={200: TicketRoutingOutput, 409: OpenApiResponse(ApiError, STALE)},
     )
     @action(detail=True, methods=["post"])
-    def escalate(self, request: Request, pk: str) -> Response:
+    def escalate(self, request: Request, pk: str, format: str | None = None) -> Response:
         """Up one level (1 → 2 → 3) with a reason; level 3 opens the mediation case."""
         return self._move(request, pk, "escalate")
 
@@ -131,7 +131,7 @@ class TicketWorkflowViewSet(viewsets.GenericViewSet):
         responses={200: TicketRoutingOutput, 409: OpenApiResponse(ApiError, STALE)},
     )
     @action(detail=True, methods=["post"], url_path="send-back")
-    def send_back(self, request: Request, pk: str) -> Response:
+    def send_back(self, request: Request, pk: str, format: str | None = None) -> Response:
         """Down one level (3 → 2 → 1) with a reason."""
         return self._move(request, pk, "send_back")
 
@@ -140,13 +140,14 @@ class TicketWorkflowViewSet(viewsets.GenericViewSet):
         responses={200: TicketRoutingOutput, 409: OpenApiResponse(ApiError, STALE)},
     )
     @action(detail=True, methods=["post"])
-    def reroute(self, request: Request, pk: str) -> Response:
+    def reroute(self, request: Request, pk: str, format: str | None = None) -> Response:
         """Correct the triage (level, team by code, topic) with a reason."""
         return self._move(request, pk, "reroute")
 
     @extend_schema(request=None, responses={200: TicketRoutingOutput, 204: None})
     @action(detail=False, methods=["post"], url_path="take-next")
-    def take_next(self, request: Request) -> Response:
+    def take_next(self, request: Request, format: str | None = None) -> Response:
+        # `format`: the router's `.json` suffix routes pass it (without it they answered 500).
         """Assign the caller the most urgent unassigned ticket of their teams' queues."""
         ticket = services.ticket_take_next(user=request.user)
         if ticket is None:

@@ -26,7 +26,7 @@ def quarantine_index(request: HttpRequest) -> HttpResponse:
     state = request.GET.get("state", QuarantineItem.State.HELD)
     if state not in QuarantineItem.State.values:
         state = QuarantineItem.State.HELD
-    items = list(quarantine_list(state=state)[:200])
+    items = list(quarantine_list(user=request.user, state=state)[:200])
     return render(
         request,
         "contacts/quarantine.html",
