@@ -5,3 +5,11 @@ from django.utils.translation import gettext_lazy as _
 class AccountsConfig(AppConfig):
     name = "accounts"
     verbose_name = _("Staff and teams")
+
+    def ready(self) -> None:
+        from django.contrib.auth.signals import user_logged_in
+
+        from .middleware import on_user_logged_in
+
+        # Session bookkeeping only (shift start, last seen): no business step hangs on it.
+        user_logged_in.connect(on_user_logged_in, dispatch_uid="accounts_session_stamp")
