@@ -154,8 +154,8 @@ class RoleGrantRequest(models.Model):
 
     class Status(models.TextChoices):
         PENDING = "pending", _("Awaiting approval")
-        APPROVED = "approved", _("Approved")
-        REJECTED = "rejected", _("Rejected")
+        APPROVED = "approved", _("Granted")
+        REJECTED = "rejected", _("Refused")
 
     user = models.ForeignKey(
         User, on_delete=models.CASCADE, related_name="role_grants", verbose_name=_("staff user")

@@ -83,7 +83,7 @@ def account_email_send(*, to: Iterable[User], subject: str, body: str) -> None:
     commits (nothing is announced that was rolled back); a failed send is logged and never
     undoes nor breaks the action that caused it.
     """
-    addresses = sorted({u.email for u in to if u.email and u.is_active})
+    addresses = sorted({u.email for u in to if u.email})
     if not addresses:
         return
 
