@@ -11,6 +11,7 @@ import segno
 from django.core.exceptions import PermissionDenied
 from django.db import transaction
 from django.http import HttpRequest
+from django.utils.translation import gettext
 from django_otp import login as otp_login
 from django_otp import match_token
 from django_otp.plugins.otp_static.models import StaticDevice, StaticToken
@@ -50,7 +51,13 @@ def totp_enrolment_device(user: User) -> TOTPDevice:
 def totp_qr_svg(device: TOTPDevice) -> str:
     """The otpauth:// URL as an inline SVG QR code, rendered here (no image service)."""
     qr = segno.make(device.config_url, error="m")
-    return qr.svg_inline(scale=5, border=2, dark="#000", light="#fff", title="QR code")
+    return qr.svg_inline(
+        scale=5,
+        border=2,
+        dark="#000",
+        light="#fff",
+        title=gettext("QR code for your authenticator app"),
+    )
 
 
 def totp_secret_text(device: TOTPDevice) -> str:
