@@ -23,6 +23,7 @@ NAVIGATION = [
     ("replies:template_list", _("Response templates"), "manage_templates"),
     ("admin:index", _("Configuration"), "use_admin"),
     ("accounts:grant_list", _("Role grants"), "review_role_grants"),
+    ("accounts:lockouts", _("Sign-in lock-outs"), "manage_users"),
     # None: every signed-in member of staff.
     ("accounts:security", _("My security"), None),
 ]

@@ -427,6 +427,25 @@ def user_signin_unlock(*, user: User, by: User, request: HttpRequest | None = No
     return cleared
 
 
+def username_signin_unlock(*, username: str, by: User, request: HttpRequest | None = None) -> int:
+    """Lift a sign-in lock-out of a username that belongs to no account (someone guessing);
+    audited."""
+    from axes.utils import reset
+
+    if not permissions.can(by, "manage_users"):
+        raise PermissionDenied
+    cleared = reset(username=username)
+    audit_record(
+        actor=by,
+        action="signin.username_unlocked",
+        object_type="username",
+        object_id=username[:64],
+        data={"cleared": cleared},
+        request=request,
+    )
+    return cleared
+
+
 def address_signin_unlock(*, ip_address: str, by: User, request: HttpRequest | None = None) -> int:
     """Lift a sign-in lock-out of one address; audited."""
     from axes.utils import reset

@@ -22,6 +22,7 @@ urlpatterns = [
         auth_views.PasswordChangeDoneView.as_view(),
         name="password_change_done",
     ),
+    path("accounts/lockouts/", views.lockouts, name="lockouts"),
     path("accounts/grants/", views.grant_list, name="grant_list"),
     path("accounts/grants/<int:pk>/decide/", views.grant_decide, name="grant_decide"),
 ]

@@ -15,7 +15,7 @@ from django.views.decorators.http import require_POST
 
 from . import permissions, second_factor, services
 from .middleware import HAS_SECOND_FACTOR
-from .models import Role, RoleGrantRequest
+from .models import Role, RoleGrantRequest, User
 
 
 def _next_url(request: HttpRequest) -> str:
@@ -114,6 +114,59 @@ def recovery_codes(request: HttpRequest) -> HttpResponse:
         raise PermissionDenied
     codes = second_factor.recovery_codes_regenerate(request=request)
     return render(request, "accounts/recovery_codes.html", {"codes": codes, "next": ""})
+
+
+def _lockouts() -> dict[str, list[dict]]:
+    """Usernames and addresses locked out now (django-axes' failure records in the cool-off
+    window at or above the limit)."""
+    from axes.models import AccessAttempt
+    from django.conf import settings
+    from django.db.models import Max, Sum
+    from django.utils import timezone
+
+    since = timezone.now() - settings.AXES_COOLOFF_TIME
+    recent = AccessAttempt.objects.filter(attempt_time__gte=since)
+    out = {}
+    for field in ("username", "ip_address"):
+        rows = (
+            recent.exclude(**{f"{field}__isnull": True})
+            .values(field)
+            .annotate(failures=Sum("failures_since_start"), last=Max("attempt_time"))
+            .filter(failures__gte=settings.AXES_FAILURE_LIMIT)
+            .order_by("-last")
+        )
+        out[field] = [{"key": r[field], "failures": r["failures"], "last": r["last"]} for r in rows]
+    return out
+
+
+@never_cache
+@login_required
+def lockouts(request: HttpRequest) -> HttpResponse:
+    """Sign-in lock-outs now, by username and by address; an administrator lifts them."""
+    permissions.require(request.user, "manage_users")
+    if request.method == "POST":
+        username = request.POST.get("username", "")
+        address = request.POST.get("ip_address", "")
+        if username:
+            user = User.objects.filter(username=username).first()
+            if user is not None:
+                services.user_signin_unlock(user=user, by=request.user, request=request)
+            else:
+                services.username_signin_unlock(
+                    username=username[:150], by=request.user, request=request
+                )
+        elif address:
+            services.address_signin_unlock(
+                ip_address=address[:64], by=request.user, request=request
+            )
+        messages.success(request, _("Sign-in unlocked."))
+        return redirect("accounts:lockouts")
+    locked = _lockouts()
+    return render(
+        request,
+        "accounts/lockouts.html",
+        {"usernames": locked["username"], "addresses": locked["ip_address"]},
+    )
 
 
 @never_cache

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import pytest
 from django.test import Client
+from django.urls import reverse
 
 from accounts.models import AuditEvent
 from tests.browser import PASSWORD
@@ -73,3 +74,23 @@ def test_a_few_typos_do_not_lock_anyone_out(agent):
     for _ in range(3):
         assert client.post("/login/", {"username": "agent", "password": "typo"}).status_code == 200
     assert client.post("/login/", {"username": "agent", "password": PASSWORD}).status_code == 302
+
+
+def test_an_administrator_sees_and_lifts_lock_outs_by_address(client, admin_user, agent, personas):
+    sprayer = Client(REMOTE_ADDR="203.0.113.10")
+    for n in range(12):
+        sprayer.post("/login/", {"username": f"guess{n}", "password": "Azerty123"})
+    assert sprayer.post("/login/", {"username": "agent", "password": PASSWORD}).status_code == 429
+
+    for role in ["agent", "srt", "mediator", "manager"]:
+        client.force_login(personas[role])
+        assert client.get(reverse("accounts:lockouts")).status_code == 403, role
+    client.force_login(admin_user)
+    page = client.get(reverse("accounts:lockouts")).content.decode()
+    assert "203.0.113.10" in page
+    response = client.post(reverse("accounts:lockouts"), {"ip_address": "203.0.113.10"})
+    assert response.status_code == 302
+    assert AuditEvent.objects.filter(
+        action="signin.address_unlocked", object_id="203.0.113.10", actor=admin_user
+    ).exists()
+    assert sprayer.post("/login/", {"username": "agent", "password": PASSWORD}).status_code == 302
