@@ -3,6 +3,10 @@
 Personas: `agent` (external call centre, France 2 and France 3 with its regional stations),
 `mailroom`, `srt` (France 2), `srt3` (France 3), `mediator`, `manager` (all brands), `admin`,
 and `outsider` (an agent of France 5 only: another brand's staff).
+
+`client.force_login(user)` also passes the second factor for the roles that need one (a real
+confirmed TOTP device, see `VerifiedClient`); `unverified_client` does not, for the tests of
+the second factor itself. Browser tests sign in through the real pages (`tests.browser.login`).
 """
 
 import os
