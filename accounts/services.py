@@ -121,6 +121,15 @@ def user_access_errors(
         errors.append(_("You cannot grant a brand scope wider than your own."))
     if user is not None and user.pk == by.pk and role != user.role:
         errors.append(_("You cannot change your own role."))
+    if (
+        user is not None
+        and role != user.role
+        and role in permissions.ROLE_GRANT_APPROVER
+        and RoleGrantRequest.objects.filter(
+            user=user, status=RoleGrantRequest.Status.PENDING
+        ).exists()
+    ):
+        errors.append(_("A request for this person already awaits approval."))
     return errors
 
 

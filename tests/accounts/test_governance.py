@@ -340,3 +340,14 @@ def test_confidential_notes_stay_closed_to_administrators_superusers_included(cl
     assert "Secret de la médiation." not in page.content.decode()
     admin_index = client.get("/admin/").content.decode()
     assert "/admin/mediation/" not in admin_index
+
+
+def test_a_second_request_for_the_same_person_is_refused_in_the_form(client, admin_user, newcomer):
+    role_grant_request_create(user=newcomer, role=Role.MEDIATOR, by=admin_user)
+    client.force_login(admin_user)
+    response = client.post(
+        f"/admin/accounts/user/{newcomer.pk}/change/", _user_form(newcomer, role=Role.ADMIN)
+    )
+    assert response.status_code == 200  # the form again, with the reason
+    assert "attend déjà une approbation" in response.content.decode()
+    assert RoleGrantRequest.objects.filter(user=newcomer).count() == 1
