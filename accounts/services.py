@@ -436,6 +436,15 @@ def user_signin_unlock(*, user: User, by: User, request: HttpRequest | None = No
     return cleared
 
 
+def user_signin_failures_forgive(sender, request, user, **kwargs) -> None:
+    """On a successful sign-in, forget that username's own failed attempts (typos), and only
+    them: the failures of other usernames from the same address still count against it.
+    Connected to `user_logged_in` (accounts.apps)."""
+    from axes.models import AccessAttempt
+
+    AccessAttempt.objects.filter(username=user.get_username()).delete()
+
+
 def username_signin_unlock(*, username: str, by: User, request: HttpRequest | None = None) -> int:
     """Lift a sign-in lock-out of a username that belongs to no account (someone guessing);
     audited."""

@@ -94,3 +94,25 @@ def test_an_administrator_sees_and_lifts_lock_outs_by_address(client, admin_user
         action="signin.address_unlocked", object_id="203.0.113.10", actor=admin_user
     ).exists()
     assert sprayer.post("/login/", {"username": "agent", "password": PASSWORD}).status_code == 302
+
+
+def test_signing_in_to_one_account_does_not_reset_the_addresss_counter(agent):
+    machine = Client(REMOTE_ADDR="203.0.113.11")
+    for n in range(6):
+        machine.post("/login/", {"username": f"guess{n}", "password": "Azerty123"})
+    assert machine.post("/login/", {"username": "agent", "password": PASSWORD}).status_code == 302
+    machine.logout()
+    for n in range(6, 12):
+        machine.post("/login/", {"username": f"guess{n}", "password": "Azerty123"})
+    assert machine.post("/login/", {"username": "agent", "password": PASSWORD}).status_code == 429
+
+
+def test_a_successful_sign_in_forgives_ones_own_typos(agent):
+    client = Client(REMOTE_ADDR="198.51.100.30")
+    for _ in range(2):
+        for _ in range(6):
+            client.post("/login/", {"username": "agent", "password": "typo"})
+        assert (
+            client.post("/login/", {"username": "agent", "password": PASSWORD}).status_code == 302
+        )
+        client.logout()
