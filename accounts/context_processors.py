@@ -22,6 +22,10 @@ NAVIGATION = [
     ("contacts:quarantine", _("Quarantine"), "view_quarantine"),
     ("replies:template_list", _("Response templates"), "manage_templates"),
     ("admin:index", _("Configuration"), "use_admin"),
+    ("accounts:grant_list", _("Role grants"), "review_role_grants"),
+    ("accounts:lockouts", _("Sign-in lock-outs"), "manage_users"),
+    # None: every signed-in member of staff.
+    ("accounts:security", _("My security"), None),
 ]
 
 
@@ -31,7 +35,7 @@ def navigation(request: HttpRequest) -> dict:
         return {"nav_items": []}
     items = []
     for url_name, label, action in NAVIGATION:
-        if not permissions.can(user, action):
+        if action is not None and not permissions.can(user, action):
             continue
         try:
             url = reverse(url_name)

@@ -142,3 +142,58 @@ class AuditEvent(models.Model):
 
     def delete(self, *args, **kwargs):
         raise PermissionError("the audit log is append-only")
+
+
+class RoleGrantRequest(models.Model):
+    """A grant of the mediator or administrator role, waiting for a second person's approval.
+
+    Four eyes: an administrator asks, a serving mediator (for the mediator role) or a second
+    administrator (for the administrator role) approves or rejects; never the person who asked
+    nor the person concerned. Written by `accounts.services.role_grant_*`.
+    """
+
+    class Status(models.TextChoices):
+        PENDING = "pending", _("Awaiting approval")
+        APPROVED = "approved", _("Granted")
+        REJECTED = "rejected", _("Refused")
+
+    user = models.ForeignKey(
+        User, on_delete=models.CASCADE, related_name="role_grants", verbose_name=_("staff user")
+    )
+    role = models.CharField(_("role"), max_length=16, choices=Role.choices)
+    requested_by = models.ForeignKey(
+        User,
+        on_delete=models.PROTECT,
+        related_name="role_grants_requested",
+        verbose_name=_("requested by"),
+    )
+    requested_at = models.DateTimeField(_("requested at"), auto_now_add=True)
+    status = models.CharField(
+        _("status"), max_length=16, choices=Status.choices, default=Status.PENDING
+    )
+    decided_by = models.ForeignKey(
+        User,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="role_grants_decided",
+        verbose_name=_("decided by"),
+    )
+    decided_at = models.DateTimeField(_("decided at"), null=True, blank=True)
+    reason = models.TextField(_("reason"), blank=True)
+
+    class Meta:
+        verbose_name = _("role grant request")
+        verbose_name_plural = _("role grant requests")
+        ordering = ["-requested_at", "-id"]
+        constraints = [
+            # One open request per person: a second would race the first's approval.
+            models.UniqueConstraint(
+                fields=["user"],
+                condition=models.Q(status="pending"),
+                name="role_grant_one_pending_per_user",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user} → {self.get_role_display()}"

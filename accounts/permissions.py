@@ -48,7 +48,11 @@ GLOBAL_ACTIONS: dict[str, frozenset[str]] = {
     "manage_templates": frozenset({Role.SRT, Role.MANAGER, Role.ADMIN}),
     "manage_rules": frozenset({Role.MANAGER, Role.ADMIN}),
     "manage_teams": frozenset({Role.MANAGER, Role.ADMIN}),
-    "manage_users": frozenset({Role.MANAGER, Role.ADMIN}),
+    # Accounts, roles and brand scopes: administrators only (a manager who could create users
+    # could make a mediator and read the confidential notes).
+    "manage_users": frozenset({Role.ADMIN}),
+    # The four-eyes page: mediators approve new mediators, administrators new administrators.
+    "review_role_grants": frozenset({Role.MEDIATOR, Role.ADMIN}),
     "manage_reference_data": frozenset({Role.MANAGER, Role.ADMIN}),
     "manage_sla": frozenset({Role.MANAGER, Role.ADMIN}),
     "manage_marketing": frozenset({Role.MANAGER, Role.ADMIN}),
@@ -110,6 +114,11 @@ ROLE_LEVEL: dict[str, int] = {
     Role.MANAGER: 2,
     Role.ADMIN: 2,
 }
+
+# Roles that sign in with a second factor (accounts.middleware.SecondFactorMiddleware).
+SECOND_FACTOR_ROLES = frozenset({Role.MEDIATOR, Role.MANAGER, Role.ADMIN})
+# Roles whose grant needs a second person's approval, and the role that person must hold.
+ROLE_GRANT_APPROVER: dict[str, str] = {Role.MEDIATOR: Role.MEDIATOR, Role.ADMIN: Role.ADMIN}
 
 TICKET_ACTIONS = frozenset(
     {"track", "view", "work", "escalate", "send_back", "reroute", "merge", "assign", "close"}
@@ -270,6 +279,40 @@ def _mediation_opinion(user: Any, role: str, action: str, opinion: Any) -> bool:
     return False
 
 
+def second_factor_required(user: Any) -> bool:
+    return role_of(user) in SECOND_FACTOR_ROLES
+
+
+def roles_grantable_by(user: Any) -> frozenset[str]:
+    """Roles `user` may give (some only through an approved request, see ROLE_GRANT_APPROVER).
+
+    Nobody grants more than they hold: only administrators manage accounts, and an
+    administrator holds every power of the other roles but the mediators' confidential notes,
+    which the mediator role opens only after a serving mediator's approval."""
+    return frozenset(Role.values) if can(user, "manage_users") else frozenset()
+
+
+def brands_grantable_by(user: Any, *, brand_ids: Iterable[int], all_brands: bool) -> bool:
+    """Is this brand scope within `user`'s own?"""
+    scope = brand_scope(user)
+    if scope is None:
+        return True
+    return not all_brands and set(brand_ids) <= scope
+
+
+def _role_grant(user: Any, role: str, action: str, grant: Any) -> bool:
+    # Four eyes: neither the person who asked nor the person concerned decides.
+    if action == "view":
+        return role == Role.ADMIN or (role == Role.MEDIATOR and grant.role == Role.MEDIATOR)
+    if action == "decide":
+        return (
+            grant.status == "pending"
+            and ROLE_GRANT_APPROVER.get(grant.role) == role
+            and user.pk not in {grant.requested_by_id, grant.user_id}
+        )
+    return False
+
+
 def can(user: Any, action: str, obj: Any = None) -> bool:
     """May `user` do `action` on `obj` (or, without an object, in the product at large)?"""
     role = role_of(user)
@@ -297,6 +340,8 @@ def can(user: Any, action: str, obj: Any = None) -> bool:
         return _mediation_note(role, action)
     if label == "mediation.opinion":
         return _mediation_opinion(user, role, action, obj)
+    if label == "accounts.rolegrantrequest":
+        return _role_grant(user, role, action, obj)
     if label == "mediation.opinioncomment":
         return action == "moderate" and role == Role.MEDIATOR
     raise ValueError(f"no policy for objects of type {label}")

@@ -19,6 +19,7 @@ from django.utils import timezone
 from faker import Faker
 from faker.providers.person.fr_FR import Provider as Person
 
+from accounts import permissions, second_factor
 from accounts.models import Role, Team, User
 
 from .models import (
@@ -252,6 +253,11 @@ CHANNEL_MIX = [(Channel.PHONE, 216), (Channel.EMAIL, 55), (Channel.WEB, 45), (Ch
 LEVEL_TEAM = {1: "n1-call-centre", 3: "mediator-programmes"}
 
 DEMO_PASSWORD = "demo-crm-2026"
+# Managers, administrators and mediators sign in with a second factor. The demo users share one
+# published authenticator secret (RFC 6238's test key): add it to any authenticator app, or
+# print the current code with `manage.py demo_otp_code`. Demo data only, never production.
+DEMO_TOTP_KEY_HEX = "3132333435363738393031323334353637383930"
+DEMO_TOTP_SECRET = "GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ"
 DEMO_USERS = [
     # username, first name, last name, role, brand codes (empty: all brands), team codes
     ("agent", "Inès", "Moreau", Role.AGENT, ["france2", "france3", "france5"], ["n1-call-centre"]),
@@ -290,6 +296,8 @@ def ensure_demo_users() -> list[tuple[str, str, str]]:
         user.brands.set([brands[c] for c in brand_codes])
         for code in team_codes:
             teams[code].memberships.get_or_create(user=user, defaults={"is_lead": True})
+        if permissions.second_factor_required(user):
+            second_factor.demo_totp_device(user=user, key_hex=DEMO_TOTP_KEY_HEX)
         out.append((username, role, DEMO_PASSWORD))
     return out
 

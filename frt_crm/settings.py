@@ -10,6 +10,7 @@ with real workers. Environments differ by data, not code.
 from __future__ import annotations
 
 import os
+from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
@@ -89,6 +90,12 @@ INSTALLED_APPS = [
     "drf_spectacular_sidecar",
     "django_htmx",
     "csp",
+
+    # Sign-in: lock-out after repeated failures, and the second factor (TOTP, recovery codes).
+    "axes",
+    "django_otp",
+    "django_otp.plugins.otp_totp",
+    "django_otp.plugins.otp_static",
     "accounts",
     "contacts",
     "routing",
@@ -108,9 +115,17 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django_otp.middleware.OTPMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
+    # Staff sessions end after SESSION_IDLE_MINUTES without a request, and at the end of a
+    # shift (SESSION_COOKIE_AGE after sign-in), whatever the activity.
+    "accounts.middleware.SessionExpiryMiddleware",
+    # Managers, administrators and mediators reach nothing before their second factor.
+    "accounts.middleware.SecondFactorMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    # Last, as django-axes requires: turns a locked-out sign-in into the lock-out page.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "frt_crm.urls"
@@ -201,7 +216,38 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
-SESSION_COOKIE_AGE = env_int("SESSION_COOKIE_AGE", 10 * 60 * 60)  # one working day
+AUTHENTICATION_BACKENDS = [
+    # First, as django-axes requires: refuses a sign-in while the account or address is locked.
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+# A staff session ends at the end of a shift (absolute: counted from sign-in, whatever the
+# activity) and after SESSION_IDLE_MINUTES without a request (accounts.middleware).
+SESSION_COOKIE_AGE = env_int("SESSION_COOKIE_AGE", 10 * 60 * 60, minimum=60)  # one working day
+SESSION_IDLE_MINUTES = env_int("SESSION_IDLE_MINUTES", 30, minimum=1)
+# Password-reset links (sent by an administrator) stay valid this long.
+PASSWORD_RESET_TIMEOUT = env_int("PASSWORD_RESET_TIMEOUT", 24 * 60 * 60, minimum=600)
+
+# Lock-out (django-axes): after AXES_FAILURE_LIMIT failed sign-ins for one username, or from
+# one address, further attempts are refused for AXES_COOLOFF_MINUTES, or until an
+# administrator unlocks the account (admin action "Unlock sign-in"). Counting per address
+# stops one machine spraying many accounts; per username, many machines guessing one.
+AXES_FAILURE_LIMIT = env_int("AXES_FAILURE_LIMIT", 10, minimum=1)
+AXES_COOLOFF_TIME = timedelta(minutes=env_int("AXES_COOLOFF_MINUTES", 30, minimum=1))
+AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
+# Not axes' reset on success: it would also clear the address's counter, so one valid account
+# would let a machine keep guessing others. A sign-in forgives only that username's own
+# failures (accounts.services.user_signin_failures_forgive).
+AXES_RESET_ON_SUCCESS = False
+AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
+AXES_HTTP_RESPONSE_CODE = 429
+# Its own admin pages would bypass the product's policy and audit; unlocking is an action of
+# the staff users' admin page.
+AXES_ENABLE_ADMIN = False
+AXES_VERBOSE = False
+
+# Second factor (django-otp). Roles that must use it: accounts.permissions.SECOND_FACTOR_ROLES.
+OTP_TOTP_ISSUER = env_str("OTP_TOTP_ISSUER", "FRT CRM")
 
 # --- security ----------------------------------------------------------------------------------
 
@@ -212,9 +258,11 @@ SECURE_SSL_REDIRECT = SECURE_SSL
 SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 0)
 SECURE_HSTS_INCLUDE_SUBDOMAINS = SECURE_HSTS_SECONDS > 0
 SECURE_HSTS_PRELOAD = SECURE_HSTS_SECONDS > 0
-SECURE_PROXY_SSL_HEADER = (
-    ("HTTP_X_FORWARDED_PROTO", "https") if env_bool("BEHIND_TLS_PROXY", False) else None
-)
+BEHIND_TLS_PROXY = env_bool("BEHIND_TLS_PROXY", False)
+SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if BEHIND_TLS_PROXY else None
+# The address sign-in failures are counted against: the peer's, or behind the load balancer
+# the last hop it appends to X-Forwarded-For (a client cannot forge that one).
+AXES_CLIENT_IP_CALLABLE = "accounts.services.client_ip"
 SESSION_COOKIE_HTTPONLY = True
 X_FRAME_OPTIONS = "DENY"
 SECURE_CONTENT_TYPE_NOSNIFF = True
@@ -453,5 +501,8 @@ LOGGING = {
         "django.db.backends": {"level": "WARNING"},
         "django.request": {"filters": ["refusals"]},
         "django.security": {"filters": ["refusals"]},
+
+        # django-axes logs every sign-in at INFO; failures and lock-outs are WARNING.
+        "axes": {"level": "WARNING"},
     },
 }

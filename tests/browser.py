@@ -1,5 +1,6 @@
-"""What every browser test shares: where Chromium is, its flags, the screenshot folder and the
-factories' password. The `browser` fixture itself is in tests/conftest.py."""
+"""What every browser test shares: where Chromium is, its flags, the screenshot folder, the
+factories' password and the sign-in through the real pages (`login`). The `browser` fixture
+itself is in tests/conftest.py."""
 
 from __future__ import annotations
 
@@ -58,3 +59,42 @@ def watch(browser) -> list[str]:
     browser.new_context = watched_context
     browser.new_page = watched_page
     return problems
+
+def totp_code(device) -> str:
+    """The code the user's authenticator app shows now."""
+    from django_otp.oath import TOTP
+
+    totp = TOTP(device.bin_key, device.step, device.t0, device.digits, device.drift)
+    return f"{totp.token():0{device.digits}d}"
+
+
+def login(page, base_url: str, user) -> None:
+    """Sign in through the real pages: password, then (managers, administrators, mediators)
+    a code of their authenticator, computed from a real confirmed TOTP device. `user` is a
+    User or a username."""
+    from django_otp.plugins.otp_totp.models import TOTPDevice
+
+    from accounts import permissions
+    from accounts.models import User
+
+    if isinstance(user, str):
+        user = User.objects.get(username=user)
+    device = None
+    if permissions.second_factor_required(user):
+        device = TOTPDevice.objects.filter(user=user, confirmed=True).first()
+        if device is None:
+            device = TOTPDevice.objects.create(user=user, name="tests", confirmed=True)
+        # A code is accepted once per 30-second step; a test may sign the same person in twice.
+        TOTPDevice.objects.filter(pk=device.pk).update(last_t=-1)
+    page.goto(f"{base_url}/login/")
+    page.fill("#id_username", user.username)
+    page.fill("#id_password", PASSWORD)
+    page.click("form button[type=submit]")
+    page.wait_for_load_state()
+    assert "/login/" not in page.url, "login failed"
+    if device is not None:
+        assert "/accounts/verify/" in page.url, page.url
+        page.fill("#id_code", totp_code(device))
+        page.click("main form button[type=submit]")
+        page.wait_for_load_state()
+        assert "/accounts/verify/" not in page.url, "second factor refused"

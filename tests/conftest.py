@@ -3,14 +3,58 @@
 Personas: `agent` (external call centre, France 2 and France 3 with its regional stations),
 `mailroom`, `srt` (France 2), `srt3` (France 3), `mediator`, `manager` (all brands), `admin`,
 and `outsider` (an agent of France 5 only: another brand's staff).
+
+`client.force_login(user)` also passes the second factor for the roles that need one (a real
+confirmed TOTP device, see `VerifiedClient`); `unverified_client` does not, for the tests of
+the second factor itself. Browser tests sign in through the real pages (`tests.browser.login`).
 """
 
 import os
 
 import pytest
+from django.test import Client
 
 from accounts.models import Role
 from tests.factories import UserFactory
+
+
+def otp_verify_session(client, user):
+    """Mark `client`'s session as signed in with a second factor, with a real confirmed
+    authenticator of `user` (made if missing): what the sign-in pages do after a right code."""
+    from django_otp import DEVICE_ID_SESSION_KEY
+    from django_otp.plugins.otp_totp.models import TOTPDevice
+
+    device = TOTPDevice.objects.filter(user=user, confirmed=True).first()
+    if device is None:
+        device = TOTPDevice.objects.create(user=user, name="tests", confirmed=True)
+    session = client.session
+    session[DEVICE_ID_SESSION_KEY] = device.persistent_id
+    session.save()
+    return device
+
+
+class VerifiedClient(Client):
+    """The test client, whose force_login also passes the second factor for the roles that
+    need one (managers, administrators, mediators), as if they had typed a right code.
+    Tests of the second factor itself use `unverified_client`."""
+
+    def force_login(self, user, backend=None):
+        super().force_login(user, backend)
+        from accounts import permissions
+
+        if permissions.second_factor_required(user):
+            otp_verify_session(self, user)
+
+
+@pytest.fixture
+def client():
+    return VerifiedClient()
+
+
+@pytest.fixture
+def unverified_client():
+    """A plain test client: force_login leaves the second factor to be passed."""
+    return Client()
 
 
 def pytest_collection_modifyitems(items):

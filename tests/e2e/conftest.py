@@ -2,7 +2,8 @@
 
 - `browser` (tests/conftest.py): one Chromium per test, launched with the CI's flags.
 - `new_page(user=None)`: a fresh browser context (French, 1366 × 900); logged in as `user`
-  (whose password is the factories' default) when given.
+  (whose password is the factories' default) through the real pages when given, with a real
+  TOTP code for the roles that need a second factor (`tests.browser.login`).
 - `page`: an anonymous page.
 - `shot(page, name)`: a full-page screenshot in var/screenshots/ (git-ignored), returned path.
 - `smtp_server`: a real SMTP server on loopback (aiosmtpd) that keeps what it receives; the
@@ -27,7 +28,7 @@ import pytest
 # browser steps are still plain synchronous calls.
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 
-from tests.browser import PASSWORD, SHOTS  # noqa: E402
+from tests.browser import SHOTS, login  # noqa: E402
 
 
 @pytest.fixture
@@ -40,12 +41,7 @@ def new_page(browser, live_server):
         contexts.append(context)
         page = context.new_page()
         if user is not None:
-            page.goto(f"{live_server.url}/login/")
-            page.fill("#id_username", user.username)
-            page.fill("#id_password", PASSWORD)
-            page.click("form button[type=submit]")
-            page.wait_for_load_state()
-            assert "/login/" not in page.url, "login failed"
+            login(page, live_server.url, user)
         return page
 
     yield make

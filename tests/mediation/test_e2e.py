@@ -13,7 +13,7 @@ from django.core import mail
 from contacts.models import Channel, Contact, Direction, Status, Topic
 from mediation.models import Case, OpinionStatus
 from mediation.services import case_open_from_escalation
-from tests.browser import PASSWORD, SHOTS
+from tests.browser import SHOTS, login
 from tests.factories import TicketFactory, ViewerFactory, brand
 from tests.markers import requires_chromium
 
@@ -27,11 +27,7 @@ pytestmark = [
 def _login(browser, live_server, username):
     context = browser.new_context(viewport={"width": 1366, "height": 900}, locale="fr-FR")
     page = context.new_page()
-    page.goto(f"{live_server.url}/login/")
-    page.fill("#id_username", username)
-    page.fill("#id_password", PASSWORD)
-    page.click("form button[type=submit]")
-    page.wait_for_load_state()
+    login(page, live_server.url, username)
     return page
 
 

@@ -17,7 +17,8 @@ from accounts.models import Role
 from contacts import demo as contacts_demo
 from reporting.demo import seed_activity
 from reporting.services.rollups import rollup_rebuild
-from tests.browser import PASSWORD, SHOTS
+from tests.browser import SHOTS
+from tests.browser import login as signin
 from tests.factories import UserFactory
 from tests.markers import requires_chromium
 
@@ -47,12 +48,7 @@ def login(browser, live_server, user):
     )
     context.set_default_timeout(20_000)
     page = context.new_page()
-    page.goto(f"{live_server.url}/login/")
-    page.fill("#id_username", user.username)
-    page.fill("#id_password", PASSWORD)
-    page.click("form button[type=submit]")
-    page.wait_for_load_state()
-    assert "/login/" not in page.url, "login failed"
+    signin(page, live_server.url, user)
     return page
 
 

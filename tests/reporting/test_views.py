@@ -74,11 +74,13 @@ QUERY_BUDGET = {
     "cost": 8,
     "tickets": 6,
 }
+# A manager's session carries a second factor: django-otp reads its device once per request.
+SECOND_FACTOR_QUERIES = 1
 
 
 @pytest.mark.parametrize("name", sorted(QUERY_BUDGET))
 def test_query_count_per_page(manager_client, rolled, name, django_assert_num_queries):
-    with django_assert_num_queries(QUERY_BUDGET[name]):
+    with django_assert_num_queries(QUERY_BUDGET[name] + SECOND_FACTOR_QUERIES):
         assert manager_client.get(url(name)).status_code == 200
 
 

@@ -83,3 +83,8 @@ class Command(BaseCommand):
         self.stdout.write("Demo logins (username / password):")
         for username, role, password in users:
             self.stdout.write(f"  {username:<14} {password}   ({role})")
+        self.stdout.write(
+            "Managers, administrators and mediators also type a code from an authenticator "
+            f"app set up with the demo secret {demo.DEMO_TOTP_SECRET} "
+            "(or run: python manage.py demo_otp_code)."
+        )
