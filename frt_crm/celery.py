@@ -7,8 +7,8 @@ task behind.
 
 from __future__ import annotations
 
+import logging
 import os
-from functools import partial
 from typing import Any
 
 from celery import Celery
@@ -20,13 +20,46 @@ app = Celery("frt_crm")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
 
+logger = logging.getLogger(__name__)
+
+
+def _task_name(task: Any) -> str:
+    name = getattr(task, "name", None)
+    if name:
+        return name
+    inner = getattr(task, "task", None)  # a stand-in wrapping a task (contacts' _SentTogether)
+    return getattr(inner, "name", None) or type(task).__name__
+
 
 def enqueue_on_commit(task: Any, *args: Any, **kwargs: Any) -> None:
     """Send `task` with these (JSON-able) arguments once the current transaction commits.
 
     Outside a transaction it is sent at once. With the embedded default (no broker), the task
-    runs in-process at that moment. `robust`: a failure to enqueue (or of an in-process task)
-    is logged and does not undo or fail the request that committed: the periodic sweeps find
-    the work again from the database.
+    runs in-process at that moment. A failure to enqueue (broker down) or of an in-process
+    task is logged and goes no further: the request that committed still succeeds, every
+    other on-commit hook of its transaction still runs, and the periodic sweeps find the work
+    again from the database, which is the record of what is left to do (see the README,
+    "When a dependency is down").
     """
-    transaction.on_commit(partial(task.delay, *args, **kwargs), robust=True)
+
+    def send() -> None:
+        try:
+            task.delay(*args, **kwargs)
+        except Exception as exc:
+            if app.conf.task_always_eager:
+                # In-process: the task itself failed (a bug or an outside service); its
+                # traceback is what the developer needs.
+                logger.exception("task %s%r failed in-process", _task_name(task), args)
+            else:
+                # One line: which task and ids; the sweeps will do the work.
+                logger.warning(
+                    "enqueue of %s%r failed after commit, left for the sweeps: %s: %s",
+                    _task_name(task),
+                    args,
+                    exc.__class__.__name__,
+                    exc,
+                )
+
+    # Not `robust=True`: Django's robust hook logs the callback's __qualname__, which a
+    # functools.partial lacks (an AttributeError that turned a broker outage into a 500).
+    transaction.on_commit(send)

@@ -8,6 +8,9 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, Spec
 from . import views
 from .api import router
 
+# A database outage outside a view is a 503 too (see frt_crm.middleware).
+handler500 = "frt_crm.views.server_error"
+
 urlpatterns = [
     path("", views.home, name="home"),
     path("healthz", views.healthz, name="healthz"),
