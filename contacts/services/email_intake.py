@@ -22,6 +22,7 @@ from django.db.models import Count
 from django.utils import timezone
 
 from accounts.models import User
+from frt_crm.middleware import is_database_outage
 
 from ..channels.email import EmailParseError, ParsedEmail, parse_email
 from ..models import (
@@ -464,14 +465,30 @@ def email_ingest_batch(
     detail)` when given (the caller's way to keep what fails), else `email_ingest`."""
     if not items:
         return []
+    committed: list[bool] = []
+    outcomes: list[EmailOutcome] = []
     try:
         with transaction.atomic():
+            # The first hook of the commit: an error raised after it (by another hook) must
+            # not send the batch one by one again, where each committed message would come
+            # back as `duplicate` (seen when a failed enqueue raised after commit).
+            transaction.on_commit(lambda: committed.append(True))
             outcomes = email_ingest_many(items=items, source=source, brand=brand)
             if transaction.get_rollback():
                 raise RuntimeError("a database error left the batch's transaction unusable")
         return outcomes
-    except Exception:
-        logger.exception("%s intake: batch failed, taking its messages one by one", source)
+    except Exception as exc:
+        if committed:
+            logger.exception("%s intake: an error after the batch committed", source)
+            return outcomes
+        if is_database_outage(exc):
+            logger.warning(
+                "%s intake: database unreachable (%s), taking the batch's messages one by one",
+                source,
+                exc,
+            )
+        else:
+            logger.exception("%s intake: batch failed, taking its messages one by one", source)
     if one is None:
 
         def one(raw: bytes, detail: str) -> EmailOutcome:
