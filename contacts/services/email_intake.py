@@ -46,6 +46,8 @@ from .intake import (
     SenderIdentity,
     contact_intake,
     contact_intake_many,
+    files_kept_on_commit,
+    intake_duplicates,
     intake_keys,
     message_id_normalise,
 )
@@ -54,21 +56,6 @@ from .viewers import normalise_email
 
 logger = logging.getLogger(__name__)
 
-# What attachments the intake keeps; anything else is listed on the contact as not kept.
-DEFAULT_ATTACHMENT_TYPES = frozenset(
-    {
-        "image/*",
-        "application/pdf",
-        "text/plain",
-        "text/csv",
-        "audio/*",
-        "video/*",
-        "application/msword",
-        "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
-        "application/vnd.oasis.opendocument.text",
-        "application/rtf",
-    }
-)
 # Messages without a Message-ID are made idempotent by the digest of their bytes.
 NO_MESSAGE_ID_SOURCE = "email-sha256"
 
@@ -428,11 +415,24 @@ def email_ingest_many(
             )
 
     counts = _flood_counts([normalise_email(parsed_items[i][2].sender.email) for i in together])
+    flooding = [
+        i
+        for i in together
+        if counts.get(normalise_email(parsed_items[i][2].sender.email), 0) >= _flood_limit() > 0
+    ]
+    # A redelivery is a duplicate, not a flood (asked only of the flooding senders' messages).
+    redelivered = {
+        i
+        for i, found in zip(
+            flooding, intake_duplicates([parsed_items[i][2] for i in flooding]), strict=True
+        )
+        if found is not None
+    }
     batch = []
     for i in together:
         parsed, found, message = parsed_items[i]
         address = normalise_email(message.sender.email)
-        if counts.get(address, 0) >= _flood_limit() > 0:
+        if i in flooding and i not in redelivered:
             raw, detail = items[i]
             outcomes[i] = _quarantine_flood(
                 raw, parsed, count=counts[address], source=source, detail=detail, brand=found
@@ -468,7 +468,7 @@ def email_ingest_batch(
     committed: list[bool] = []
     outcomes: list[EmailOutcome] = []
     try:
-        with transaction.atomic():
+        with files_kept_on_commit(), transaction.atomic():
             # The first hook of the commit: an error raised after it (by another hook) must
             # not send the batch one by one again, where each committed message would come
             # back as `duplicate` (seen when a failed enqueue raised after commit).
@@ -479,6 +479,7 @@ def email_ingest_batch(
         return outcomes
     except Exception as exc:
         if committed:
+            # Its files belong to committed rows: files_kept_on_commit kept them.
             logger.exception("%s intake: an error after the batch committed", source)
             return outcomes
         if is_database_outage(exc):
@@ -516,8 +517,12 @@ def _parse(
             own_addresses=_own_addresses(),
             max_bytes=_max_bytes(),
             max_attachment_bytes=getattr(settings, "INTAKE_MAX_ATTACHMENT_BYTES", 10 * 1024 * 1024),
-            allowed_attachment_types=frozenset(
-                getattr(settings, "INTAKE_ATTACHMENT_TYPES", DEFAULT_ATTACHMENT_TYPES)
+            # Every type is kept (served as a download) but programs and scripts; a setting
+            # may narrow it to an allow-list.
+            allowed_attachment_types=(
+                frozenset(settings.INTAKE_ATTACHMENT_TYPES)
+                if getattr(settings, "INTAKE_ATTACHMENT_TYPES", None)
+                else None
             ),
         )
     except EmailParseError as exc:
@@ -586,13 +591,19 @@ def _take_in(
             brand=brand,
             parsed=parsed,
         )
+    message = _message(parsed, raw, brand)
     if not lift_holds:
         count = _flooding(normalise_email(sender.email))
         if count:
+            # A redelivery is a duplicate, whatever its sender's volume (asked only of a
+            # flooding sender: it costs the common case nothing).
+            [already] = intake_duplicates([message])
+            if already is not None:
+                return _from_result(already, parsed)
             return _quarantine_flood(
                 raw, parsed, count=count, source=source, detail=source_detail, brand=brand
             )
-    result = contact_intake(message=_message(parsed, raw, brand))
+    result = contact_intake(message=message)
     reason = "ticket reopened" if result.reopened else ""
     return _from_result(result, parsed, reason=reason)
 
