@@ -1031,9 +1031,62 @@ DANGEROUS_TYPES = frozenset(
     }
 )
 DANGEROUS_EXTENSIONS = frozenset(
-    "exe com scr pif bat cmd msi msp mst dll cpl sys drv ocx vbs vbe js jse mjs wsf wsh wsc ws "
-    "ps1 psm1 psd1 ps1xml hta jar lnk reg scf inf url application appref-ms gadget msc sh bash "
-    "csh ksh run elf apk app dmg pkg command action iso img vhd vhdx".split()
+    [
+        "exe",
+        "com",
+        "scr",
+        "pif",
+        "bat",
+        "cmd",
+        "msi",
+        "msp",
+        "mst",
+        "dll",
+        "cpl",
+        "sys",
+        "drv",
+        "ocx",
+        "vbs",
+        "vbe",
+        "js",
+        "jse",
+        "mjs",
+        "wsf",
+        "wsh",
+        "wsc",
+        "ws",
+        "ps1",
+        "psm1",
+        "psd1",
+        "ps1xml",
+        "hta",
+        "jar",
+        "lnk",
+        "reg",
+        "scf",
+        "inf",
+        "url",
+        "application",
+        "appref-ms",
+        "gadget",
+        "msc",
+        "sh",
+        "bash",
+        "csh",
+        "ksh",
+        "run",
+        "elf",
+        "apk",
+        "app",
+        "dmg",
+        "pkg",
+        "command",
+        "action",
+        "iso",
+        "img",
+        "vhd",
+        "vhdx",
+    ]
 )
 
 
@@ -1182,8 +1235,9 @@ def _handle_inner_messages(ctx: _Context, *, result: ParsedEmail) -> None:
         _walk(inner, ctx=inner_ctx, depth=depth)
         quoted_body = _clean_text(
             "\n\n".join(
-                (s.text if s.text is not None and s.text.strip() else html_to_text(s.html or ""))
-                .strip("\r\n")
+                (
+                    s.text if s.text is not None and s.text.strip() else html_to_text(s.html or "")
+                ).strip("\r\n")
                 for s in inner_ctx.segments
             )
         )

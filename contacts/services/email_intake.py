@@ -272,17 +272,31 @@ def _handle_bounce(
     return _from_result(result, parsed, reason=f"bounce of contact {outbound.pk}: {reason}")
 
 
+def _refusal_code(reason: str) -> str:
+    """The kind of a refused attachment, which the ticket page says in words."""
+    if reason.startswith("dangerous"):
+        return "dangerous"
+    if reason.startswith("too large"):
+        return "too_large"
+    if reason.startswith("type not allowed"):
+        return "not_allowed"
+    return "other"
+
+
 def _message(parsed: ParsedEmail, raw: bytes, brand: Brand | None) -> InboundMessage:
     sender, meta = _sender(parsed)
     if parsed.warnings:
         meta["warnings"] = parsed.warnings[:20]
     if parsed.skipped_attachments:
+        # Every part refused, listed on the contact (the ticket page shows them) so that staff
+        # know it existed and can tell the viewer why.
         meta["skipped_attachments"] = [
             {
                 "filename": s.filename,
                 "content_type": s.content_type,
                 "size": s.size,
                 "reason": s.reason,
+                "code": _refusal_code(s.reason),
             }
             for s in parsed.skipped_attachments[:50]
         ]
