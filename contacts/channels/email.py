@@ -1030,64 +1030,12 @@ DANGEROUS_TYPES = frozenset(
         "application/x-powershell",
     }
 )
-DANGEROUS_EXTENSIONS = frozenset(
-    [
-        "exe",
-        "com",
-        "scr",
-        "pif",
-        "bat",
-        "cmd",
-        "msi",
-        "msp",
-        "mst",
-        "dll",
-        "cpl",
-        "sys",
-        "drv",
-        "ocx",
-        "vbs",
-        "vbe",
-        "js",
-        "jse",
-        "mjs",
-        "wsf",
-        "wsh",
-        "wsc",
-        "ws",
-        "ps1",
-        "psm1",
-        "psd1",
-        "ps1xml",
-        "hta",
-        "jar",
-        "lnk",
-        "reg",
-        "scf",
-        "inf",
-        "url",
-        "application",
-        "appref-ms",
-        "gadget",
-        "msc",
-        "sh",
-        "bash",
-        "csh",
-        "ksh",
-        "run",
-        "elf",
-        "apk",
-        "app",
-        "dmg",
-        "pkg",
-        "command",
-        "action",
-        "iso",
-        "img",
-        "vhd",
-        "vhdx",
-    ]
+_DANGEROUS_EXTENSION_WORDS = (
+    "exe com scr pif bat cmd msi msp mst dll cpl sys drv ocx vbs vbe js jse mjs wsf wsh wsc "
+    "ws ps1 psm1 psd1 ps1xml hta jar lnk reg scf inf url application appref-ms gadget msc sh "
+    "bash csh ksh run elf apk app dmg pkg command action iso img vhd vhdx"
 )
+DANGEROUS_EXTENSIONS = frozenset(_DANGEROUS_EXTENSION_WORDS.split())
 
 
 def dangerous_reason(filename: str, content_type: str, payload: bytes) -> str:
