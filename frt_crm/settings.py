@@ -350,6 +350,13 @@ CELERY_BEAT_SCHEDULE["contacts-poll-mailboxes"] = {
     "task": "contacts.tasks.poll_mailboxes",
     "schedule": env_int("MAILBOX_POLL_SECONDS", 60, minimum=5),
 }
+# The OCR sweep: scans whose OCR message was lost (still `pending` OCR_STALLED_AFTER_MINUTES
+# after it was asked for), and letters waiting for Tesseract once it is back, are read again.
+OCR_STALLED_AFTER_MINUTES = env_int("OCR_STALLED_AFTER_MINUTES", 10, minimum=1)
+CELERY_BEAT_SCHEDULE["contacts-ocr-sweep"] = {
+    "task": "contacts.tasks.ocr_sweep",
+    "schedule": env_int("OCR_SWEEP_SECONDS", 300, minimum=30),
+}
 # Dashboards: recompute the rollups of the days touched since the last run (idempotent; a
 # run finding another in progress skips), and nightly re-check tickets saved with no event.
 CELERY_BEAT_SCHEDULE["reporting-refresh-rollups"] = {
