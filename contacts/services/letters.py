@@ -16,7 +16,6 @@ from datetime import timedelta
 from pathlib import Path
 
 from django.conf import settings
-
 from django.core.exceptions import PermissionDenied
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
@@ -32,7 +31,6 @@ from ..channels import ocr
 from ..channels.letter import pages_to_pdf, parse_split, propose_identity, scan_type
 from ..models import Brand, Channel, LetterBatch, LetterScan, Programme, Ticket, Viewer
 from .intake import InboundMessage, IntakeResult, SenderIdentity, contact_intake
-
 
 logger = logging.getLogger(__name__)
 
