@@ -12,6 +12,7 @@ import os
 from typing import Any
 
 from celery import Celery
+from celery.signals import task_retry
 from django.db import transaction
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "frt_crm.settings")
@@ -63,3 +64,14 @@ def enqueue_on_commit(task: Any, *args: Any, **kwargs: Any) -> None:
     # Not `robust=True`: Django's robust hook logs the callback's __qualname__, which a
     # functools.partial lacks (an AttributeError that turned a broker outage into a 500).
     transaction.on_commit(send)
+
+
+@task_retry.connect
+def _fresh_pool_after_a_database_outage(reason: BaseException | None = None, **_: Any) -> None:
+    """A task retried because the database was unreachable drops the worker's connection
+    pool: the pool's own reconnection backs off for tens of seconds, a new one connects as
+    soon as the database is back (as the web processes do, see frt_crm.middleware)."""
+    from .middleware import database_pool_reset, is_database_outage
+
+    if reason is not None and is_database_outage(reason):
+        database_pool_reset()

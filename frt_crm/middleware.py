@@ -97,7 +97,7 @@ class _Breaker:
                     "database reachable again after %.1f s", time.monotonic() - self.down_since
                 )
             self.down_since = None
-        _reset_pool()
+        database_pool_reset()
         return False
 
 
@@ -122,7 +122,7 @@ def database_reachable() -> bool:
     return True
 
 
-def _reset_pool() -> None:
+def database_pool_reset() -> None:
     """Drop the connection pool after an outage: its connections are dead and its own
     reconnection backs off for tens of seconds; a new pool connects at once."""
     if connection.vendor != "postgresql" or not connection.settings_dict["OPTIONS"].get("pool"):
@@ -196,7 +196,7 @@ class DatabaseOutageMiddleware:
             if database_reachable():
                 # A connection broke (cut by the server, a restart): the pool forgets its
                 # connections; this request may be tried again at once.
-                _reset_pool()
+                database_pool_reset()
             else:
                 breaker.trip()
         return outage_response(request)

@@ -137,7 +137,7 @@ def test_postgresql_cut_mid_run_defers_then_the_retry_creates(intake_env):
         _database_up(name)
     assert code == 75 and {line["status"] for line in lines} == {"deferred"}
 
-    middleware._reset_pool()  # the mail server's next try is a new process
+    middleware.database_pool_reset()  # the mail server's next try is a new process
     again, code = run(*FILES)
     assert code == 0 and [line["status"] for line in again] == ["created"] * 3
     assert settings.DATABASES["default"]["ENGINE"].endswith("postgresql")
