@@ -141,7 +141,7 @@ def test_a_refused_part_is_listed_on_the_ticket_page(intake_env, srt, client):
     html = client.get(f"/tickets/{contact.ticket_id}/").content.decode()
     assert "setup.exe" in html
     assert "Pièce jointe refusée, non conservée (1)" in html
-    assert "refusée : un programme ou un script" in html
+    assert "refusée\u00a0: un programme ou un script" in html
 
 
 # --- forwards and abuse reports ------------------------------------------------------------------

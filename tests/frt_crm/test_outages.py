@@ -7,6 +7,7 @@ seconds of the database returning.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import socket
@@ -52,6 +53,23 @@ def broker_down(settings, tmp_path):
     app._pool = None
 
 
+@contextlib.contextmanager
+def warnings_of_enqueue():
+    """The warning lines enqueue_on_commit logs (read off its logger: another test may have
+    reconfigured logging, which caplog depends on)."""
+    from frt_crm import celery as celery_module
+
+    lines: list[str] = []
+    real = celery_module.logger.warning
+
+    def record(message, *args, **kwargs):
+        lines.append(message % args)
+        real(message, *args, **kwargs)
+
+    with mock.patch.object(celery_module.logger, "warning", side_effect=record):
+        yield lines
+
+
 class _Recorder:
     name = "tests.recorder"
 
@@ -71,13 +89,13 @@ def test_a_failed_enqueue_is_logged_in_one_line_and_the_other_hooks_still_run(br
 
     recorder = _Recorder()
     ran = []
-    with caplog.at_level(logging.WARNING, logger="frt_crm.celery"), transaction.atomic():
+    with warnings_of_enqueue() as lines, transaction.atomic():
         enqueue_on_commit(triage_ticket, 4242)
         enqueue_on_commit(recorder, 7)
         transaction.on_commit(lambda: ran.append("after"))
 
     assert recorder.calls == [(7,)] and ran == ["after"]
-    [line] = [r.getMessage() for r in caplog.records if r.name == "frt_crm.celery"]
+    [line] = lines
     assert "routing.tasks.triage_ticket(4242,)" in line and "left for the sweeps" in line
     assert "\n" not in line
 
@@ -104,13 +122,13 @@ PAYLOAD = {
 
 @pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_with_the_broker_down_the_web_form_and_the_api_succeed_and_the_sweep_triages(
-    broker_down, settings, caplog
+    broker_down, settings
 ):
     settings.INTAKE_API_RATE = "100000/minute"
     _, token = integration_client_create(code="partner", name="Partner", may_post_contacts=True)
     client = Client(raise_request_exception=False)
 
-    with caplog.at_level(logging.WARNING, logger="frt_crm.celery"):
+    with warnings_of_enqueue() as lines:
         form = client.post("/vous-et-nous/france2/", FORM, REMOTE_ADDR="192.0.2.10")
         api = client.post(
             "/api/v1/contacts/",
@@ -124,7 +142,7 @@ def test_with_the_broker_down_the_web_form_and_the_api_succeed_and_the_sweep_tri
     tickets = Ticket.objects.filter(contacts__channel="web").distinct()
     assert tickets.count() == 2 and {t.status for t in tickets} == {Status.NEW}
     assert Contact.objects.filter(sender_address="jeanne.martin@example.fr").exists()
-    assert any("left for the sweeps" in r.getMessage() for r in caplog.records)
+    assert any("left for the sweeps" in line for line in lines)
 
     # The broker is back (here: tasks in-process); the stalled-ticket sweep triages them.
     app.conf.task_always_eager = True
