@@ -7,8 +7,11 @@ task behind.
 
 from __future__ import annotations
 
+import contextlib
+import contextvars
 import logging
 import os
+from collections.abc import Callable, Iterator
 from typing import Any
 
 from celery import Celery
@@ -32,11 +35,31 @@ def _task_name(task: Any) -> str:
     return getattr(inner, "name", None) or type(task).__name__
 
 
+# Inside a request served with the embedded default (no broker): the in-process tasks its
+# commits asked for, run once the response has been sent (frt_crm.middleware).
+_after_response: contextvars.ContextVar[list[Callable[[], None]] | None] = contextvars.ContextVar(
+    "tasks_after_response", default=None
+)
+
+
+@contextlib.contextmanager
+def tasks_after_response() -> Iterator[list[Callable[[], None]]]:
+    """Within this block, in-process tasks are collected instead of run; the caller runs the
+    list once the response is sent. Nothing is collected when a broker takes the tasks."""
+    pending: list[Callable[[], None]] = []
+    token = _after_response.set(pending if app.conf.task_always_eager else None)
+    try:
+        yield pending
+    finally:
+        _after_response.reset(token)
+
+
 def enqueue_on_commit(task: Any, *args: Any, **kwargs: Any) -> None:
     """Send `task` with these (JSON-able) arguments once the current transaction commits.
 
     Outside a transaction it is sent at once. With the embedded default (no broker), the task
-    runs in-process at that moment. A failure to enqueue (broker down) or of an in-process
+    runs in-process: after the response when inside a request (TasksAfterResponseMiddleware),
+    at that moment otherwise. A failure to enqueue (broker down) or of an in-process
     task is logged and goes no further: the request that committed still succeeds, every
     other on-commit hook of its transaction still runs, and the periodic sweeps find the work
     again from the database, which is the record of what is left to do (see the README,
@@ -61,9 +84,16 @@ def enqueue_on_commit(task: Any, *args: Any, **kwargs: Any) -> None:
                     exc,
                 )
 
+    def send_or_defer() -> None:
+        pending = _after_response.get()
+        if pending is not None and app.conf.task_always_eager:
+            pending.append(send)  # in-process: after the response, not inside the request
+        else:
+            send()
+
     # Not `robust=True`: Django's robust hook logs the callback's __qualname__, which a
     # functools.partial lacks (an AttributeError that turned a broker outage into a 500).
-    transaction.on_commit(send)
+    transaction.on_commit(send_or_defer)
 
 
 @task_retry.connect

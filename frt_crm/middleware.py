@@ -200,3 +200,27 @@ class DatabaseOutageMiddleware:
             else:
                 breaker.trip()
         return outage_response(request)
+
+
+class TasksAfterResponseMiddleware:
+    """With the embedded default (no broker), the tasks a request's commits ask for (triage,
+    acknowledgements) run in-process once its response has been sent, not inside the request:
+    the viewer's page does not wait for them. With a broker, nothing changes (workers take
+    them). The response's closers run when the server has sent it (WSGI and ASGI alike)."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        from .celery import tasks_after_response
+
+        with tasks_after_response() as pending:
+            response = self.get_response(request)
+        if pending:
+            response._resource_closers.append(lambda: _run_all(pending))
+        return response
+
+
+def _run_all(pending: list[Callable[[], None]]) -> None:
+    for run in pending:
+        run()  # enqueue_on_commit's sender: it logs a failure, never raises

@@ -99,6 +99,8 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     # First: with the database down, answer 503 before anything touches it.
     "frt_crm.middleware.DatabaseOutageMiddleware",
+    # Without a broker, tasks asked for by a request run after its response is sent.
+    "frt_crm.middleware.TasksAfterResponseMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",

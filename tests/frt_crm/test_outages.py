@@ -252,3 +252,35 @@ def test_database_down_answers_503_within_a_second_and_recovers_within_seconds(
     )
     assert max(timings) < 1.5
     assert client.get("/api/v1/tickets/", **api_headers).status_code == 200
+
+
+# --- the embedded default: tasks after the response ----------------------------------------------
+
+
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+def test_without_a_broker_triage_runs_after_the_response_not_inside_it(settings, tmp_path):
+    from django.core.handlers.wsgi import WSGIHandler
+    from django.test.client import RequestFactory
+
+    from tests.contacts.conftest import TRIAGE_CALLS
+
+    settings.MEDIA_ROOT = str(tmp_path / "media")
+    settings.TRIAGE_TASK = "tests.contacts.conftest.fake_triage"
+    settings.TRIAGE_BATCH_TASK = ""
+    settings.INTAKE_API_RATE = "100000/minute"
+    TRIAGE_CALLS.clear()
+    _, token = integration_client_create(code="partner", name="Partner", may_post_contacts=True)
+    request = RequestFactory().post(
+        "/api/v1/contacts/",
+        json.dumps(PAYLOAD),
+        content_type="application/json",
+        HTTP_AUTHORIZATION=f"Bearer {token}",
+    )
+    started = []
+
+    response = WSGIHandler()(request.environ, lambda status, headers: started.append(status))
+
+    assert started == ["201 Created"]  # the response is ready…
+    assert TRIAGE_CALLS == []  # …and the triage has not run inside the request
+    response.close()  # the server has sent it
+    assert [Ticket.objects.get().pk] == TRIAGE_CALLS
