@@ -107,10 +107,13 @@ def broker_down(settings, tmp_path):
     url = f"redis://127.0.0.1:{port}/5"
     settings.CELERY_TASK_ALWAYS_EAGER = False
     settings.CELERY_BROKER_URL = url
-    saved = app.conf.task_always_eager, app.conf.broker_url
+    saved = app.conf.task_always_eager, app.conf.broker_url, app.conf.broker_write_url
     app.conf.task_always_eager = False
-    app.conf.broker_url = url
+    # Both: with a broker configured at start-up, the write URL is the one producers use.
+    app.conf.broker_url = app.conf.broker_write_url = url
     app._pool = None
+    app.amqp._producer_pool = None
     yield url
-    app.conf.task_always_eager, app.conf.broker_url = saved
+    app.conf.task_always_eager, app.conf.broker_url, app.conf.broker_write_url = saved
     app._pool = None
+    app.amqp._producer_pool = None
