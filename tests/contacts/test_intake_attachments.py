@@ -227,3 +227,25 @@ def test_ingest_email_counts_only_the_outer_mails_attachments(intake_env, tmp_pa
 
     [line] = [json.loads(x) for x in out.getvalue().splitlines()]
     assert line["status"] == "created" and line["attachments"] == 1
+
+
+def test_a_retry_that_meets_a_bug_keeps_the_item_held_instead_of_failing(
+    intake_env, manager, client
+):
+    from contacts.services.quarantine import quarantine_put
+
+    item, _ = quarantine_put(
+        source="email",
+        reason_code="internal_error",
+        reason="internal error",
+        data=reply(42),
+        extension="eml",
+        content_type="message/rfc822",
+    )
+    client.force_login(manager)
+    with mock.patch("contacts.services.email_intake.email_ingest", side_effect=ValueError("a bug")):
+        response = client.post(f"/quarantine/{item.pk}/action/", {"action": "retry"})
+
+    assert response.status_code in (200, 302)
+    item.refresh_from_db()
+    assert item.state == QuarantineItem.State.HELD and "ValueError" in item.reason
