@@ -890,7 +890,9 @@ class LetterScan(models.Model):
     class State(models.TextChoices):
         PENDING = "pending", _("OCR running")
         READY = "ready", _("To check")
-        NO_OCR = "no_ocr", _("To check (no OCR)")
+        # Tesseract was unavailable: the OCR sweep (or the mailroom's Retry) reads it once it
+        # is back; the mailroom may also key the letter in by hand meanwhile.
+        NO_OCR = "no_ocr", _("Waiting for OCR")
         OCR_FAILED = "ocr_failed", _("To check (OCR failed)")
         REGISTERED = "registered", _("Registered")
 
@@ -909,6 +911,9 @@ class LetterScan(models.Model):
     ocr_confidence = models.FloatField(_("OCR confidence"), null=True, blank=True)
     ocr_note = models.TextField(_("OCR note"), blank=True)
     ocr_at = models.DateTimeField(null=True, blank=True)
+    # When its OCR was last asked for (upload, Retry, sweep): a scan still `pending` long
+    # after lost its task message, and the OCR sweep asks again.
+    ocr_queued_at = models.DateTimeField(null=True, blank=True)
     # The sender's identity and address the OCR proposes, for the mailroom to check.
     proposed = models.JSONField(default=dict, blank=True)
     contact = models.OneToOneField(

@@ -10,6 +10,7 @@ import logging
 import smtplib
 
 from celery import shared_task
+from django.db import InterfaceError, OperationalError
 
 from frt_crm.celery import enqueue_on_commit
 
@@ -58,3 +59,12 @@ def ocr_letter_scan(scan_id: int) -> None:
     from .services.letters import letter_scan_ocr
 
     letter_scan_ocr(scan_id=scan_id)
+
+
+@shared_task(autoretry_for=(OperationalError, InterfaceError), retry_backoff=True, max_retries=3)
+def ocr_sweep() -> dict:
+    """Beat (OCR_SWEEP_SECONDS): scans whose OCR message was lost, and scans waiting for
+    Tesseract once it is back, are enqueued again (see letter_scans_ocr_sweep)."""
+    from .services.letters import letter_scans_ocr_sweep
+
+    return letter_scans_ocr_sweep()

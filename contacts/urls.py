@@ -17,6 +17,7 @@ urlpatterns = [
     path("mailroom/", mailroom.mailroom, name="mailroom"),
     path("mailroom/letters/<int:pk>/", mailroom.mailroom_letter, name="mailroom_letter"),
     path("mailroom/letters/<int:pk>/scan/", mailroom.mailroom_scan_file, name="mailroom_scan"),
+    path("mailroom/letters/<int:pk>/ocr/", mailroom.mailroom_ocr_retry, name="mailroom_ocr_retry"),
     # Quarantine.
     path("quarantine/", quarantine.quarantine_index, name="quarantine"),
     path("quarantine/<int:pk>/", quarantine.quarantine_item, name="quarantine_item"),

@@ -106,6 +106,10 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # First: with the database down, answer 503 before anything touches it.
+    "frt_crm.middleware.DatabaseOutageMiddleware",
+    # Without a broker, tasks asked for by a request run after its response is sent.
+    "frt_crm.middleware.TasksAfterResponseMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "csp.middleware.CSPMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
@@ -170,16 +174,29 @@ if _db["ENGINE"] == "django.db.backends.sqlite3":
         "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
     }
 elif _db["ENGINE"] == "django.db.backends.postgresql":
+    # A database that is down must be noticed within seconds, not after the operating
+    # system's TCP timeout (a host that does not answer): libpq's minimum is 2 s.
+    _db["OPTIONS"] = {
+        **_db.get("OPTIONS", {}),
+        "connect_timeout": env_int("DATABASE_CONNECT_TIMEOUT", 2, minimum=2),
+    }
     # psycopg 3's pool keeps connections warm across requests; Django requires
     # CONN_MAX_AGE = 0 with it. DATABASE_POOL=0 turns it off (e.g. behind PgBouncer).
     if env_bool("DATABASE_POOL", True):
         _db["CONN_MAX_AGE"] = 0
         _db["OPTIONS"] = {
-            **_db.get("OPTIONS", {}),
+            **_db["OPTIONS"],
             "pool": {
                 "min_size": env_int("DATABASE_POOL_MIN", 1),
                 "max_size": env_int("DATABASE_POOL_MAX", 10, minimum=1),
-                "timeout": 10,
+                # How long a request waits for a free connection. While the database is
+                # down, requests do not wait here: frt_crm.middleware answers 503 at once
+                # and drops the pool when the database is back (its own reconnection backs
+                # off for tens of seconds).
+                "timeout": env_int("DATABASE_POOL_TIMEOUT", 5, minimum=1),
+                # A connection idle this long is closed (the server or a firewall may have
+                # dropped it meanwhile).
+                "max_idle": 300,
             },
         }
     else:
@@ -365,6 +382,16 @@ CELERY_TASK_TIME_LIMIT = env_int("CELERY_TASK_TIME_LIMIT", 300, minimum=1)
 # visibility timeout, so it sits just above the longest time limit instead of Celery's hour.
 CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": CELERY_TASK_TIME_LIMIT + 60}
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+# Sending a task must not hold a request long when the broker is down: a short connection
+# timeout and two quick retries, then enqueue_on_commit logs the failure and the sweeps do the
+# work (see the README, "When a dependency is down").
+CELERY_BROKER_CONNECTION_TIMEOUT = 2
+CELERY_TASK_PUBLISH_RETRY_POLICY = {
+    "max_retries": 2,
+    "interval_start": 0,
+    "interval_step": 0.2,
+    "interval_max": 0.5,
+}
 CELERY_TASK_DEFAULT_QUEUE = "default"
 # Queues split by kind of work so that a burst of one cannot starve the others.
 CELERY_TASK_ROUTES = {
@@ -394,6 +421,13 @@ CELERY_BEAT_SCHEDULE["mediation-remind-comment-requests"] = {
 CELERY_BEAT_SCHEDULE["contacts-poll-mailboxes"] = {
     "task": "contacts.tasks.poll_mailboxes",
     "schedule": env_int("MAILBOX_POLL_SECONDS", 60, minimum=5),
+}
+# The OCR sweep: scans whose OCR message was lost (still `pending` OCR_STALLED_AFTER_MINUTES
+# after it was asked for), and letters waiting for Tesseract once it is back, are read again.
+OCR_STALLED_AFTER_MINUTES = env_int("OCR_STALLED_AFTER_MINUTES", 10, minimum=1)
+CELERY_BEAT_SCHEDULE["contacts-ocr-sweep"] = {
+    "task": "contacts.tasks.ocr_sweep",
+    "schedule": env_int("OCR_SWEEP_SECONDS", 300, minimum=30),
 }
 # Dashboards: recompute the rollups of the days touched since the last run (idempotent; a
 # run finding another in progress skips), and nightly re-check tickets saved with no event.

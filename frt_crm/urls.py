@@ -12,6 +12,9 @@ from .api import router
 
 REDOC_POLICY = {"style-src": [SELF, UNSAFE_INLINE], "worker-src": [SELF, "blob:"]}
 
+# A database outage outside a view is a 503 too (see frt_crm.middleware).
+handler500 = "frt_crm.views.server_error"
+
 urlpatterns = [
     path("", views.home, name="home"),
     path("healthz", views.healthz, name="healthz"),

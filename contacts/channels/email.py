@@ -164,11 +164,14 @@ def parse_email(
     max_attachment_bytes: int = DEFAULT_MAX_ATTACHMENT_BYTES,
     allowed_attachment_types: frozenset[str] | None = None,
     loop_tokens: frozenset[str] = LOOP_TOKENS,
+    refuse_dangerous: bool = True,
 ) -> ParsedEmail:
     """Parse one raw message.
 
     `allowed_attachment_types` holds MIME types, possibly with a wildcard subtype ("image/*");
-    None accepts every type. Raises only `EmailParseError`.
+    None accepts every type but, with `refuse_dangerous`, programs and scripts
+    (`dangerous_reason`). A refused attachment is listed in `skipped_attachments` with its
+    reason. Raises only `EmailParseError`.
     """
     if not isinstance(raw, bytes | bytearray | memoryview):
         raise EmailParseError(f"expected the raw bytes of a message, got {type(raw).__name__}")
@@ -185,6 +188,7 @@ def parse_email(
             max_attachment_bytes=max_attachment_bytes,
             allowed_attachment_types=allowed_attachment_types,
             loop_tokens=frozenset(t.strip().lower() for t in loop_tokens if t.strip()),
+            refuse_dangerous=refuse_dangerous,
         )
     except EmailParseError:
         raise
@@ -217,12 +221,14 @@ class _Context:
     max_attachment_bytes: int
     allowed_attachment_types: frozenset[str] | None
     warnings: list[str]
+    refuse_dangerous: bool = True
     segments: list[_Segment] = field(default_factory=list)
     attachments: list[ParsedAttachment] = field(default_factory=list)
     skipped: list[SkippedAttachment] = field(default_factory=list)
     # (enclosing part, embedded message, depth): forwards, or the original of a bounce.
     inner_messages: list[tuple[Message, Message, int]] = field(default_factory=list)
     status_blocks: list[dict[str, str]] = field(default_factory=list)
+    feedback_blocks: list[dict[str, str]] = field(default_factory=list)
     returned_headers: list[Message] = field(default_factory=list)
     report_types: set[str] = field(default_factory=set)
     defects: set[str] = field(default_factory=set)
@@ -241,6 +247,7 @@ def _parse(
     max_attachment_bytes: int,
     allowed_attachment_types: frozenset[str] | None,
     loop_tokens: frozenset[str],
+    refuse_dangerous: bool = True,
 ) -> ParsedEmail:
     warnings: list[str] = []
     if not raw.strip():
@@ -259,11 +266,15 @@ def _parse(
         max_attachment_bytes=max_attachment_bytes,
         allowed_attachment_types=allowed_attachment_types,
         warnings=warnings,
+        refuse_dangerous=refuse_dangerous,
     )
     _walk(msg, ctx=ctx, depth=0)
 
     is_dsn = bool(ctx.status_blocks) or "delivery-status" in ctx.report_types
-    result.is_bounce = is_dsn or _looks_like_plain_bounce(headers, subject=result.subject)
+    # An abuse report is handled as a bounce: no ticket, our mail it names marked, the
+    # complaining address no longer written to.
+    is_arf = bool(ctx.feedback_blocks) or "feedback-report" in ctx.report_types
+    result.is_bounce = is_dsn or is_arf or _looks_like_plain_bounce(headers, subject=result.subject)
     _handle_inner_messages(ctx, result=result)
 
     _assemble_body(result, ctx=ctx)
@@ -796,6 +807,11 @@ def _walk(part: Message, *, ctx: _Context, depth: int) -> None:
     if ctype in ("message/delivery-status", "message/global-delivery-status"):
         ctx.status_blocks.extend(_delivery_status_blocks(part, ctx=ctx))
         return
+    if ctype == "message/feedback-report":
+        # An abuse report (ARF, RFC 5965): a mailbox provider telling that its user marked
+        # our mail as spam.
+        ctx.feedback_blocks.extend(_delivery_status_blocks(part, ctx=ctx))
+        return
     if maintype == "message" and ctype not in _EMBEDDED_MESSAGE_TYPES:
         # Report metadata (read receipts, abuse reports) or fragments: nothing to read, and
         # certainly not a forwarded message.
@@ -981,6 +997,64 @@ def sanitize_filename(name: str, *, content_type: str, index: int) -> str:
     return name
 
 
+# Attachments refused whatever the configuration: programs and scripts a click would run. Every
+# other type (octet-stream, zip, rtf, PGP parts, unknown ones) is kept and served as a download
+# (Content-Disposition: attachment, nosniff), never rendered in the browser.
+DANGEROUS_TYPES = frozenset(
+    {
+        "application/x-msdownload",
+        "application/x-msdos-program",
+        "application/x-dosexec",
+        "application/x-executable",
+        "application/x-elf",
+        "application/vnd.microsoft.portable-executable",
+        "application/x-ms-installer",
+        "application/x-msi",
+        "application/x-ms-shortcut",
+        "application/x-bat",
+        "application/x-sh",
+        "application/x-csh",
+        "application/x-shellscript",
+        "text/x-shellscript",
+        "application/javascript",
+        "application/x-javascript",
+        "text/javascript",
+        "text/vbscript",
+        "application/x-vbscript",
+        "application/hta",
+        "application/x-ms-application",
+        "application/java-archive",
+        "application/x-java-archive",
+        "application/vnd.android.package-archive",
+        "application/x-apple-diskimage",
+        "application/x-powershell",
+    }
+)
+_DANGEROUS_EXTENSION_WORDS = (
+    "exe com scr pif bat cmd msi msp mst dll cpl sys drv ocx vbs vbe js jse mjs wsf wsh wsc "
+    "ws ps1 psm1 psd1 ps1xml hta jar lnk reg scf inf url application appref-ms gadget msc sh "
+    "bash csh ksh run elf apk app dmg pkg command action iso img vhd vhdx"
+)
+DANGEROUS_EXTENSIONS = frozenset(_DANGEROUS_EXTENSION_WORDS.split())
+
+
+def dangerous_reason(filename: str, content_type: str, payload: bytes) -> str:
+    """Why this attachment is refused (a program or a script), or '' to keep it."""
+    ext = filename.rsplit(".", 1)[-1].lower() if "." in filename else ""
+    if content_type in DANGEROUS_TYPES:
+        return f"dangerous type: {content_type}"
+    if ext in DANGEROUS_EXTENSIONS:
+        return f"dangerous file type: .{ext}"
+    head = payload[:4096]
+    if head[:4] == b"\x7fELF":
+        return "dangerous content: a program (ELF)"
+    if head[:2] == b"MZ" and len(head) >= 64:
+        offset = int.from_bytes(head[60:64], "little")
+        if payload[offset : offset + 4] == b"PE\x00\x00":
+            return "dangerous content: a Windows program"
+    return ""
+
+
 def _type_allowed(content_type: str, allowed: frozenset[str]) -> bool:
     maintype = content_type.split("/", 1)[0]
     normalised = {a.strip().lower() for a in allowed}
@@ -1003,9 +1077,11 @@ def _add_attachment(
     index = len(ctx.attachments) + len(ctx.skipped) + 1
     safe_name = sanitize_filename(filename, content_type=content_type, index=index)
     size = len(payload)
-    reason = ""
+    reason = dangerous_reason(safe_name, content_type, payload) if ctx.refuse_dangerous else ""
     allowed = ctx.allowed_attachment_types
-    if allowed is not None and not _type_allowed(content_type, allowed):
+    if reason:
+        pass
+    elif allowed is not None and not _type_allowed(content_type, allowed):
         reason = f"type not allowed: {content_type}"
     elif size > ctx.max_attachment_bytes:
         reason = f"too large: {size} bytes (limit {ctx.max_attachment_bytes} bytes)"
@@ -1077,17 +1153,57 @@ def _handle_inner_messages(ctx: _Context, *, result: ParsedEmail) -> None:
         if senders and not result.forwarded_from_email and handled == 1:
             result.forwarded_from_name, result.forwarded_from_email = senders[0]
         result.forwarded = True
+        # The forwarded message is kept whole, as an .eml file staff can download (its own
+        # attachments inside it: they are not the outer mail's), and its text is shown quoted.
+        subject = inner_headers.text("subject")
+        name = _safe(part.get_filename, default=None) or f"{subject or 'message-transfere'}.eml"
+        if not name.lower().endswith(".eml"):
+            name += ".eml"
+        _add_attachment(
+            ctx,
+            filename=name,
+            content_type="message/rfc822",
+            payload=_message_bytes(inner),
+            is_inline=False,
+            content_id=None,
+        )
         lines = ["---------- Message transféré ----------"]
-        for label, name in (("De", "from"), ("Date", "date"), ("Objet", "subject"), ("À", "to")):
-            value = inner_headers.text(name)
+        for label, header in (("De", "from"), ("Date", "date"), ("Objet", "subject"), ("À", "to")):
+            value = inner_headers.text(header)
             if value:
                 lines.append(f"{label} : {value}")
-        header_text = "\n".join(lines)
-        header_html = "<p>" + "<br>".join(html.escape(line) for line in lines) + "</p>"
-        ctx.segments.append(_Segment(text=header_text, html=header_html, generated=True))
-        # Walking it puts the forwarded text in the body and its files among the attachments,
-        # which is where staff look for the viewer's words and photos.
-        _walk(inner, ctx=ctx, depth=depth)
+        # Its text only: its parts are read into a context of their own, whose attachments
+        # stay inside the .eml (listed by name under the quote).
+        inner_ctx = _Context(
+            max_attachment_bytes=ctx.max_attachment_bytes,
+            allowed_attachment_types=None,
+            warnings=ctx.warnings,
+            refuse_dangerous=False,
+        )
+        _walk(inner, ctx=inner_ctx, depth=depth)
+        quoted_body = _clean_text(
+            "\n\n".join(
+                (
+                    s.text if s.text is not None and s.text.strip() else html_to_text(s.html or "")
+                ).strip("\r\n")
+                for s in inner_ctx.segments
+            )
+        )
+        quoted = "\n".join(f"> {line}" if line else ">" for line in quoted_body.splitlines())
+        files = [a.filename for a in inner_ctx.attachments] + [
+            a.filename for a in inner_ctx.skipped
+        ]
+        tail = [f"(Pièces jointes du message transféré, dans le fichier .eml : {', '.join(files)})"]
+        text = "\n".join([*lines, quoted, *(tail if files else [])])
+        html_text = (
+            "<p>"
+            + "<br>".join(html.escape(line) for line in lines)
+            + "</p><blockquote>"
+            + html.escape(quoted_body).replace("\n", "<br>")
+            + "</blockquote>"
+            + (f"<p>{html.escape(tail[0])}</p>" if files else "")
+        )
+        ctx.segments.append(_Segment(text=text, html=html_text, generated=True))
 
 
 def _message_bytes(msg: Message) -> bytes:
@@ -1450,6 +1566,16 @@ def _read_bounce(result: ParsedEmail, *, ctx: _Context, own_addresses: frozenset
                     and address not in recipients
                 ):
                     recipients.append(address)
+    for block in ctx.feedback_blocks:
+        for key in ("original-rcpt-to", "removal-recipient"):
+            address = _clean_address(block.get(key, "").split(";", 1)[-1])
+            if is_valid_address(address) and address not in recipients:
+                recipients.append(address)
+        if block.get("feedback-type"):
+            kind = block["feedback-type"].strip().lower()
+            reasons.append(f"abuse report ({kind}): the recipient marked our mail as spam")
+    if "feedback-report" in ctx.report_types and not reasons:
+        reasons.append("abuse report: the recipient marked our mail as spam")
     result.bounced_recipients = recipients
     if reasons:
         result.bounce_reason = " ".join(reasons[0].split())[:300]

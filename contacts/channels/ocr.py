@@ -1,17 +1,18 @@
 """OCR of scanned letters with Tesseract (French model), PDFs rendered with poppler's pdftoppm.
 
 Plain subprocess calls, no Django: the tools are Debian's `tesseract-ocr-fra` and
-`poppler-utils`. Where Tesseract or its French model is missing, `ocr_available()` says so and
-the mailroom registers letters without OCR.
+`poppler-utils`. Where Tesseract or its French model is missing, `ocr_available()` says so:
+letters wait for OCR (the mailroom may still key them in by hand), and the OCR sweep reads them
+once it is back.
 """
 
 from __future__ import annotations
 
-import functools
 import os
 import shutil
 import subprocess
 import tempfile
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -35,9 +36,33 @@ class OcrResult:
     pages: int
 
 
-@functools.lru_cache(maxsize=1)
+# How long an answer of `ocr_available` is trusted (seconds): Tesseract installed or removed
+# while the workers run is seen within this delay, without a restart.
+AVAILABILITY_TTL = 60.0
+_availability: tuple[float, bool] | None = None
+
+
 def ocr_available() -> bool:
-    """Tesseract is installed with its French model."""
+    """Tesseract is installed with its French model. Asked when needed (each OCR, the sweep);
+    the answer is kept AVAILABILITY_TTL seconds, not for the life of the process."""
+    global _availability
+    now = time.monotonic()
+    if _availability is not None and now - _availability[0] < AVAILABILITY_TTL:
+        return _availability[1]
+    found = _probe_tesseract()
+    _availability = (now, found)
+    return found
+
+
+def _forget_availability() -> None:
+    global _availability
+    _availability = None
+
+
+ocr_available.cache_clear = _forget_availability  # type: ignore[attr-defined]
+
+
+def _probe_tesseract() -> bool:
     if not shutil.which(TESSERACT):
         return False
     try:

@@ -22,6 +22,7 @@ from django.db.models import Count
 from django.utils import timezone
 
 from accounts.models import User
+from frt_crm.middleware import is_database_outage
 
 from ..channels.email import EmailParseError, ParsedEmail, parse_email
 from ..models import (
@@ -45,6 +46,8 @@ from .intake import (
     SenderIdentity,
     contact_intake,
     contact_intake_many,
+    files_kept_on_commit,
+    intake_duplicates,
     intake_keys,
     message_id_normalise,
 )
@@ -53,21 +56,6 @@ from .viewers import normalise_email
 
 logger = logging.getLogger(__name__)
 
-# What attachments the intake keeps; anything else is listed on the contact as not kept.
-DEFAULT_ATTACHMENT_TYPES = frozenset(
-    {
-        "image/*",
-        "application/pdf",
-        "text/plain",
-        "text/csv",
-        "audio/*",
-        "video/*",
-        "application/msword",
-        "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
-        "application/vnd.oasis.opendocument.text",
-        "application/rtf",
-    }
-)
 # Messages without a Message-ID are made idempotent by the digest of their bytes.
 NO_MESSAGE_ID_SOURCE = "email-sha256"
 
@@ -284,17 +272,31 @@ def _handle_bounce(
     return _from_result(result, parsed, reason=f"bounce of contact {outbound.pk}: {reason}")
 
 
+def _refusal_code(reason: str) -> str:
+    """The kind of a refused attachment, which the ticket page says in words."""
+    if reason.startswith("dangerous"):
+        return "dangerous"
+    if reason.startswith("too large"):
+        return "too_large"
+    if reason.startswith("type not allowed"):
+        return "not_allowed"
+    return "other"
+
+
 def _message(parsed: ParsedEmail, raw: bytes, brand: Brand | None) -> InboundMessage:
     sender, meta = _sender(parsed)
     if parsed.warnings:
         meta["warnings"] = parsed.warnings[:20]
     if parsed.skipped_attachments:
+        # Every part refused, listed on the contact (the ticket page shows them) so that staff
+        # know it existed and can tell the viewer why.
         meta["skipped_attachments"] = [
             {
                 "filename": s.filename,
                 "content_type": s.content_type,
                 "size": s.size,
                 "reason": s.reason,
+                "code": _refusal_code(s.reason),
             }
             for s in parsed.skipped_attachments[:50]
         ]
@@ -427,11 +429,24 @@ def email_ingest_many(
             )
 
     counts = _flood_counts([normalise_email(parsed_items[i][2].sender.email) for i in together])
+    flooding = [
+        i
+        for i in together
+        if counts.get(normalise_email(parsed_items[i][2].sender.email), 0) >= _flood_limit() > 0
+    ]
+    # A redelivery is a duplicate, not a flood (asked only of the flooding senders' messages).
+    redelivered = {
+        i
+        for i, found in zip(
+            flooding, intake_duplicates([parsed_items[i][2] for i in flooding]), strict=True
+        )
+        if found is not None
+    }
     batch = []
     for i in together:
         parsed, found, message = parsed_items[i]
         address = normalise_email(message.sender.email)
-        if counts.get(address, 0) >= _flood_limit() > 0:
+        if i in flooding and i not in redelivered:
             raw, detail = items[i]
             outcomes[i] = _quarantine_flood(
                 raw, parsed, count=counts[address], source=source, detail=detail, brand=found
@@ -464,14 +479,31 @@ def email_ingest_batch(
     detail)` when given (the caller's way to keep what fails), else `email_ingest`."""
     if not items:
         return []
+    committed: list[bool] = []
+    outcomes: list[EmailOutcome] = []
     try:
-        with transaction.atomic():
+        with files_kept_on_commit(), transaction.atomic():
+            # The first hook of the commit: an error raised after it (by another hook) must
+            # not send the batch one by one again, where each committed message would come
+            # back as `duplicate` (seen when a failed enqueue raised after commit).
+            transaction.on_commit(lambda: committed.append(True))
             outcomes = email_ingest_many(items=items, source=source, brand=brand)
             if transaction.get_rollback():
                 raise RuntimeError("a database error left the batch's transaction unusable")
         return outcomes
-    except Exception:
-        logger.exception("%s intake: batch failed, taking its messages one by one", source)
+    except Exception as exc:
+        if committed:
+            # Its files belong to committed rows: files_kept_on_commit kept them.
+            logger.exception("%s intake: an error after the batch committed", source)
+            return outcomes
+        if is_database_outage(exc):
+            logger.warning(
+                "%s intake: database unreachable (%s), taking the batch's messages one by one",
+                source,
+                exc,
+            )
+        else:
+            logger.exception("%s intake: batch failed, taking its messages one by one", source)
     if one is None:
 
         def one(raw: bytes, detail: str) -> EmailOutcome:
@@ -499,8 +531,12 @@ def _parse(
             own_addresses=_own_addresses(),
             max_bytes=_max_bytes(),
             max_attachment_bytes=getattr(settings, "INTAKE_MAX_ATTACHMENT_BYTES", 10 * 1024 * 1024),
-            allowed_attachment_types=frozenset(
-                getattr(settings, "INTAKE_ATTACHMENT_TYPES", DEFAULT_ATTACHMENT_TYPES)
+            # Every type is kept (served as a download) but programs and scripts; a setting
+            # may narrow it to an allow-list.
+            allowed_attachment_types=(
+                frozenset(settings.INTAKE_ATTACHMENT_TYPES)
+                if getattr(settings, "INTAKE_ATTACHMENT_TYPES", None)
+                else None
             ),
         )
     except EmailParseError as exc:
@@ -569,13 +605,19 @@ def _take_in(
             brand=brand,
             parsed=parsed,
         )
+    message = _message(parsed, raw, brand)
     if not lift_holds:
         count = _flooding(normalise_email(sender.email))
         if count:
+            # A redelivery is a duplicate, whatever its sender's volume (asked only of a
+            # flooding sender: it costs the common case nothing).
+            [already] = intake_duplicates([message])
+            if already is not None:
+                return _from_result(already, parsed)
             return _quarantine_flood(
                 raw, parsed, count=count, source=source, detail=source_detail, brand=brand
             )
-    result = contact_intake(message=_message(parsed, raw, brand))
+    result = contact_intake(message=message)
     reason = "ticket reopened" if result.reopened else ""
     return _from_result(result, parsed, reason=reason)
 

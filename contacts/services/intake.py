@@ -13,10 +13,12 @@ sibling service modules; they never write contacts or tickets themselves.
 from __future__ import annotations
 
 import contextlib
+import contextvars
 import hashlib
 import logging
 import os
 import tempfile
+import uuid
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
@@ -508,6 +510,32 @@ def _existing(message: InboundMessage) -> Contact | None:
     return Contact.objects.filter(q).select_related("ticket", "viewer").first()
 
 
+def intake_duplicates(messages: list[InboundMessage]) -> list[IntakeResult | None]:
+    """For each message, the `duplicate` result if it was already taken in (by Message-ID or
+    (source, external_id)), else None; one query. What a channel asks before holding a
+    message for another reason (a flood): a redelivery is a duplicate, not a flood."""
+    ids = {message_id_normalise(m.message_id) for m in messages} - {""}
+    externals = {m.external_id for m in messages if m.external_id}
+    if not ids and not externals:
+        return [None] * len(messages)
+    q = Q(message_id__in=ids) if ids else Q()
+    if externals:
+        q |= Q(external_id__in=externals)
+    by_id, by_external = {}, {}
+    for contact in Contact.objects.filter(q).select_related("ticket", "viewer"):
+        if contact.message_id:
+            by_id.setdefault(contact.message_id, contact)
+        if contact.external_id is not None:
+            by_external.setdefault((contact.external_source, contact.external_id), contact)
+    results: list[IntakeResult | None] = []
+    for m in messages:
+        found = by_id.get(message_id_normalise(m.message_id)) or by_external.get(
+            (m.external_source, m.external_id)
+        )
+        results.append(_duplicate(found) if found is not None else None)
+    return results
+
+
 def _duplicate(contact: Contact) -> IntakeResult:
     return IntakeResult(
         status=DUPLICATE,
@@ -540,7 +568,7 @@ def contact_intake(*, message: InboundMessage) -> IntakeResult:
     # No look-up first: the unique constraints on Message-ID and (source, external_id) decide,
     # which is race-safe and spares the common case (a new message) one query.
     try:
-        with transaction.atomic():
+        with files_kept_on_commit(), transaction.atomic():
             return _intake(message)
     except _NoThread:
         # Rolled back: automatic mail leaves no trace, not even a viewer.
@@ -658,7 +686,7 @@ def contact_intake_many(*, messages: list[InboundMessage]) -> list[IntakeResult]
             plain.append((i, plan))
     if plain:
         try:
-            with transaction.atomic():
+            with files_kept_on_commit(), transaction.atomic():
                 written = _write_plain([(messages[i], plan) for i, plan in plain])
         except IntegrityError:
             # Another worker took one of these in meanwhile: one by one, the constraints tell.
@@ -893,16 +921,82 @@ def _contact_row(
     )
 
 
+def attachment_storage_name(filename: str) -> str:
+    """A short, safe storage path for an attachment: the original name (any length, any
+    characters) lives in `Attachment.filename`; the path only keeps a short extension, and
+    stays well under `Attachment.file`'s 100 characters (enforced by PostgreSQL)."""
+    ext = filename.rsplit(".", 1)[-1].lower() if "." in filename else ""
+    ext = "".join(c for c in ext if c.isascii() and c.isalnum())[:10]
+    return f"attachments/{timezone.now():%Y/%m/%d}/{uuid.uuid4().hex}{'.' + ext if ext else ''}"
+
+
+# --- files of a transaction that may roll back ---------------------------------------------------
+
+# The attachment files written by the intake in progress (see `files_kept_on_commit`).
+_WRITTEN: contextvars.ContextVar[list[str] | None] = contextvars.ContextVar(
+    "intake_files_written", default=None
+)
+
+
+@contextlib.contextmanager
+def files_kept_on_commit():
+    """Attachment files written inside this block are deleted if it raises (the transaction
+    that referenced them rolled back): no orphan files.
+
+    Files are written before their rows, so that a committed row always has its file, each
+    under a name of its own (never shared: deleting one cannot take another row's file).
+    Nested blocks hand their files to the enclosing one when they succeed; yields the list
+    of files written, for a caller that rolls back without raising (`files_discard`).
+    """
+    outer = _WRITTEN.get()
+    mine: list[str] = []
+    token = _WRITTEN.set(mine)
+    try:
+        yield mine
+    except BaseException:
+        files_discard(_unreferenced(mine))
+        raise
+    else:
+        if outer is not None:
+            outer.extend(mine)
+    finally:
+        _WRITTEN.reset(token)
+
+
+def _unreferenced(names: list[str]) -> list[str]:
+    """Those of these files that no row references: an error raised after the commit (by an
+    on-commit hook) leaves committed rows whose files must stay. Where the database cannot
+    tell (it is down), every file stays: an orphan costs disk, a missing file costs data."""
+    if not names:
+        return []
+    try:
+        used = set(Attachment.objects.filter(file__in=names).values_list("file", flat=True))
+    except Exception:
+        logger.warning("could not check %d file(s) of a failed intake: kept", len(names))
+        return []
+    return [name for name in names if name not in used]
+
+
+def files_discard(names: list[str]) -> None:
+    """Delete these files (of a rolled-back transaction); a failure is logged, not raised."""
+    for name in names:
+        try:
+            default_storage.delete(name)
+        except OSError:
+            logger.warning("could not delete the orphan file %s", name, exc_info=True)
+    names.clear()
+
+
 def _attachment_rows(contact: Contact, attachments: list[IncomingAttachment]) -> list[Attachment]:
-    """Store the attachments' files; returns their rows, not yet saved."""
+    """Store the attachments' files; returns their rows, not yet saved. Inside
+    `files_kept_on_commit`, the files go away if the transaction rolls back."""
     rows = []
+    written = _WRITTEN.get()
     for att in attachments:
         digest = hashlib.sha256(att.payload).hexdigest()
-        safe = "".join(c for c in att.filename if c.isalnum() or c in "._- ")[-100:].strip()
-        name = default_storage.save(
-            f"attachments/{timezone.now():%Y/%m/%d}/{digest[:16]}-{safe or 'file'}",
-            ContentFile(att.payload),
-        )
+        name = storage_write_once(name=attachment_storage_name(att.filename), data=att.payload)
+        if written is not None:
+            written.append(name)
         rows.append(
             Attachment(
                 contact=contact,

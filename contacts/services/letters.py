@@ -9,15 +9,19 @@ contact says so.
 from __future__ import annotations
 
 import hashlib
+import logging
 import tempfile
 from dataclasses import dataclass
+from datetime import timedelta
 from pathlib import Path
 
+from django.conf import settings
 from django.core.exceptions import PermissionDenied
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 from django.core.files.uploadedfile import UploadedFile
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from accounts import permissions
@@ -27,6 +31,8 @@ from ..channels import ocr
 from ..channels.letter import pages_to_pdf, parse_split, propose_identity, scan_type
 from ..models import Brand, Channel, LetterBatch, LetterScan, Programme, Ticket, Viewer
 from .intake import InboundMessage, IntakeResult, SenderIdentity, contact_intake
+
+logger = logging.getLogger(__name__)
 
 
 class ScanRejected(ValueError):
@@ -149,11 +155,7 @@ def letter_batch_upload(
                 sha256=digest,
                 pages=pages,
             )
-            from frt_crm.celery import enqueue_on_commit
-
-            from ..tasks import ocr_letter_scan
-
-            enqueue_on_commit(ocr_letter_scan, scan.pk)
+            _enqueue_ocr([scan.pk])
     return batch
 
 
@@ -168,8 +170,8 @@ def letter_scan_ocr(*, scan_id: int) -> LetterScan:
     if not ocr.ocr_available():
         updates.update(
             state=LetterScan.State.NO_OCR,
-            ocr_note="OCR unavailable: Tesseract with its French model is not installed. "
-            "Key the sender in by hand.",
+            ocr_note="Tesseract with its French model is not available: the letter waits for "
+            "OCR (the sweep reads it once Tesseract is back), or is keyed in by hand.",
         )
     else:
         try:
@@ -191,6 +193,76 @@ def letter_scan_ocr(*, scan_id: int) -> LetterScan:
     LetterScan.objects.filter(pk=scan.pk, state=LetterScan.State.PENDING).update(**updates)
     scan.refresh_from_db()
     return scan
+
+
+# Scans whose OCR may be asked for again: waiting for Tesseract, or failed.
+_OCR_AGAIN = (LetterScan.State.NO_OCR, LetterScan.State.OCR_FAILED)
+
+
+def _enqueue_ocr(scan_ids: list[int]) -> None:
+    """Ask for the OCR of these scans after commit, dated (see `letter_scans_ocr_sweep`)."""
+    from frt_crm.celery import enqueue_on_commit
+
+    from ..tasks import ocr_letter_scan
+
+    LetterScan.objects.filter(pk__in=scan_ids).update(ocr_queued_at=timezone.now())
+    for scan_id in scan_ids:
+        enqueue_on_commit(ocr_letter_scan, scan_id)
+
+
+def letter_scan_ocr_retry(*, scan: LetterScan, by: User) -> bool:
+    """The mailroom's Retry: a letter waiting for OCR (or whose OCR failed) is read again.
+    Returns False when there is nothing to retry (pending, read or registered meanwhile).
+    Requires `register_letters` and the brand in scope; OCR is enqueued after commit."""
+    permissions.require(by, "register_letters")
+    scope = permissions.brand_scope(by)
+    if scope is not None and scan.batch.brand_id is not None and scan.batch.brand_id not in scope:
+        raise PermissionDenied
+    with transaction.atomic():
+        moved = LetterScan.objects.filter(pk=scan.pk, state__in=_OCR_AGAIN).update(
+            state=LetterScan.State.PENDING, ocr_note=""
+        )
+        if moved:
+            _enqueue_ocr([scan.pk])
+    scan.refresh_from_db()
+    return bool(moved)
+
+
+def letter_scans_ocr_sweep(*, stalled_after: timedelta | None = None, limit: int = 500) -> dict:
+    """Beat (OCR_SWEEP_SECONDS): find again the OCR work a lost message or an absent
+    Tesseract left behind. Scans `pending` for longer than `stalled_after` (their task
+    message was lost: a worker killed, the broker restarted empty) are enqueued again; scans
+    waiting for OCR are put back to `pending` and enqueued once Tesseract is available.
+    Safe to run twice: the task reads only a scan still `pending`."""
+    stalled_after = stalled_after or timedelta(minutes=settings.OCR_STALLED_AFTER_MINUTES)
+    cutoff = timezone.now() - stalled_after
+    with transaction.atomic():
+        stalled = list(
+            LetterScan.objects.filter(state=LetterScan.State.PENDING)
+            .filter(
+                Q(ocr_queued_at__lt=cutoff)
+                | Q(ocr_queued_at__isnull=True, batch__uploaded_at__lt=cutoff)
+            )
+            .values_list("pk", flat=True)[:limit]
+        )
+        waiting: list[int] = []
+        if ocr.ocr_available():
+            waiting = list(
+                LetterScan.objects.filter(state=LetterScan.State.NO_OCR).values_list(
+                    "pk", flat=True
+                )[:limit]
+            )
+            LetterScan.objects.filter(pk__in=waiting, state=LetterScan.State.NO_OCR).update(
+                state=LetterScan.State.PENDING, ocr_note=""
+            )
+        _enqueue_ocr(stalled + waiting)
+    if stalled or waiting:
+        logger.warning(
+            "OCR sweep: %d stalled scan(s) and %d waiting for Tesseract enqueued again",
+            len(stalled),
+            len(waiting),
+        )
+    return {"stalled": len(stalled), "waiting": len(waiting)}
 
 
 @dataclass(frozen=True)

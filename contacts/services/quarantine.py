@@ -23,6 +23,7 @@ from django.utils.module_loading import import_string
 from accounts import permissions
 from accounts.models import User
 from accounts.services import audit_record
+from frt_crm.middleware import is_database_outage
 
 from ..models import Brand, QuarantineItem
 
@@ -125,7 +126,14 @@ def quarantine_retry(*, item: QuarantineItem, by: User) -> QuarantineItem:
     handler: Callable = import_string(path)
     with item.raw_file.open("rb") as fh:
         data = fh.read()
-    contact, reason = handler(item=item, data=data, by=by)
+    try:
+        contact, reason = handler(item=item, data=data, by=by)
+    except Exception as exc:
+        if is_database_outage(exc):
+            raise  # a 503 with Retry-After (frt_crm.middleware): try again shortly
+        # A bug met again: the item stays held with what went wrong, the page does not fail.
+        logger.exception("quarantine retry of item %s failed", item.pk)
+        contact, reason = None, f"retry failed: internal error ({type(exc).__name__})"
     now = timezone.now()
     if contact is not None:
         QuarantineItem.objects.filter(pk=item.pk).update(

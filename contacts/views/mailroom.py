@@ -10,7 +10,7 @@ from django.http import FileResponse, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.clickjacking import xframe_options_sameorigin
-from django.views.decorators.http import require_GET, require_http_methods
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from accounts import permissions
 
@@ -24,6 +24,7 @@ from ..services.letters import (
     ScanRejected,
     letter_batch_upload,
     letter_register,
+    letter_scan_ocr_retry,
     read_upload,
 )
 from ..services.viewers import fold, normalise_email, normalise_phone
@@ -186,3 +187,15 @@ def mailroom_scan_file(request: HttpRequest, pk: int) -> FileResponse:
     )
     response["Content-Security-Policy"] = SCAN_POLICY
     return response
+
+
+@login_required
+@require_POST
+def mailroom_ocr_retry(request: HttpRequest, pk: int) -> HttpResponse:
+    """Read a letter waiting for OCR (or whose OCR failed) again. Mailroom and managers."""
+    scan = letter_scan_get_for_user(user=request.user, pk=pk)
+    if letter_scan_ocr_retry(scan=scan, by=request.user):
+        messages.success(request, _("The letter is being read again."))
+        return redirect("contacts:mailroom")
+    messages.info(request, _("This letter is not waiting for OCR."))
+    return redirect("contacts:mailroom_letter", pk=scan.pk)

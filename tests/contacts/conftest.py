@@ -90,3 +90,30 @@ def annie_ticket(db):
         meta={"to": "annie.leroux@orange.fr"},
     )
     return ticket
+
+
+@pytest.fixture
+def broker_down(settings, tmp_path):
+    """Tasks go to a broker on a port where nothing listens (Redis db 5): every enqueue
+    fails, as during a broker outage."""
+    import socket
+
+    from frt_crm.celery import app
+
+    settings.MEDIA_ROOT = str(tmp_path / "media")
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    url = f"redis://127.0.0.1:{port}/5"
+    settings.CELERY_TASK_ALWAYS_EAGER = False
+    settings.CELERY_BROKER_URL = url
+    saved = app.conf.task_always_eager, app.conf.broker_url, app.conf.broker_write_url
+    app.conf.task_always_eager = False
+    # Both: with a broker configured at start-up, the write URL is the one producers use.
+    app.conf.broker_url = app.conf.broker_write_url = url
+    app._pool = None
+    app.amqp._producer_pool = None
+    yield url
+    app.conf.task_always_eager, app.conf.broker_url, app.conf.broker_write_url = saved
+    app._pool = None
+    app.amqp._producer_pool = None

@@ -222,24 +222,74 @@ def test_pdf_and_jpeg_attachments_with_safe_names():
 def test_oversize_attachment_is_skipped_but_reported():
     mail = parse("oversize_attachment.eml", max_attachment_bytes=50_000)
 
-    assert [a.filename for a in mail.attachments] == ["outil.exe"]
-    [skipped] = mail.skipped_attachments
-    assert skipped.filename == "bug-francetv.mp4"
-    assert skipped.content_type == "video/mp4"
-    assert skipped.size == 60_012
-    assert skipped.reason == "too large: 60012 bytes (limit 50000 bytes)"
+    assert mail.attachments == []
+    video, program = mail.skipped_attachments
+    assert video.filename == "bug-francetv.mp4"
+    assert video.content_type == "video/mp4"
+    assert video.size == 60_012
+    assert video.reason == "too large: 60012 bytes (limit 50000 bytes)"
+    assert program.filename == "outil.exe" and program.reason.startswith("dangerous")
     assert "l'appli france.tv plante à chaque pub" in mail.body_text
 
 
 def test_disallowed_attachment_type_is_skipped_but_reported():
-    allowed = frozenset({"image/*", "application/pdf", "video/mp4"})
+    allowed = frozenset({"image/*", "application/pdf"})
     mail = parse("oversize_attachment.eml", allowed_attachment_types=allowed)
 
-    assert [a.filename for a in mail.attachments] == ["bug-francetv.mp4"]
-    [skipped] = mail.skipped_attachments
-    assert skipped.filename == "outil.exe"
-    assert skipped.size == 502
-    assert skipped.reason.startswith("type not allowed")
+    assert mail.attachments == []
+    video, program = mail.skipped_attachments
+    assert video.reason == "type not allowed: video/mp4"
+    assert program.filename == "outil.exe" and program.size == 502
+    assert program.reason.startswith("dangerous")
+
+
+def _with_parts(*parts: tuple[str, str, bytes]) -> bytes:
+    """A message from Jeanne with these (content type, file name, bytes) attachments."""
+    import base64
+
+    boundary = "b-parts-1"
+    head = (
+        "From: Jeanne Martin <jeanne.martin@orange.fr>\r\n"
+        "To: relations.telespectateurs@france2.fr\r\nSubject: Pieces jointes\r\n"
+        "Message-ID: <parts-1@orange.fr>\r\nMIME-Version: 1.0\r\n"
+        f'Content-Type: multipart/mixed; boundary="{boundary}"\r\n\r\n'
+        f"--{boundary}\r\nContent-Type: text/plain; charset=utf-8\r\n\r\nBonjour.\r\n"
+    )
+    body = ""
+    for ctype, name, data in parts:
+        body += (
+            f"--{boundary}\r\nContent-Type: {ctype}\r\n"
+            f'Content-Disposition: attachment; filename="{name}"\r\n'
+            "Content-Transfer-Encoding: base64\r\n\r\n"
+            + base64.encodebytes(data).decode().replace("\n", "\r\n")
+        )
+    return (head + body + f"--{boundary}--\r\n").encode()
+
+
+def test_unusual_types_are_kept_and_only_programs_and_scripts_refused():
+    raw = _with_parts(
+        ("application/octet-stream", "releve", b"\x00\x01binary"),
+        ("application/zip", "photos.zip", b"PK\x03\x04zip"),
+        ("text/rtf", "lettre.rtf", b"{\\rtf1 Bonjour}"),
+        ("application/pgp-encrypted", "msg.asc", b"-----BEGIN PGP MESSAGE-----"),
+        ("application/pgp-signature", "signature.asc", b"-----BEGIN PGP SIGNATURE-----"),
+        ("application/x-msdownload", "setup.exe", b"MZ" + b"\x00" * 100),
+        ("text/plain", "script.js", b"alert(1)"),
+        ("application/octet-stream", "facture.pdf.scr", b"MZ"),
+        ("application/octet-stream", "image.png", b"\x7fELF\x02\x01"),
+    )
+    mail = parse_email(raw)
+
+    assert [a.filename for a in mail.attachments] == [
+        "releve",
+        "photos.zip",
+        "lettre.rtf",
+        "msg.asc",
+        "signature.asc",
+    ]
+    refused = {s.filename: s.reason for s in mail.skipped_attachments}
+    assert set(refused) == {"setup.exe", "script.js", "facture.pdf.scr", "image.png"}
+    assert refused["image.png"] == "dangerous content: a program (ELF)"
 
 
 @pytest.mark.parametrize(
@@ -298,9 +348,57 @@ def test_forward_as_attachment_shows_the_original_text_and_files():
 
     assert mail.body_text.startswith("Ci-joint, pour attribution.")
     assert "Objet : Propos déplacés dans « Quelle époque ! »" in mail.body_text
-    assert "les propos tenus samedi sur les infirmières m'ont choquée" in mail.body_text
-    assert [a.filename for a in mail.attachments] == ["capture.jpg"]
+    # Its text shown quoted, the message itself kept as an .eml with its own files inside.
+    assert "> Bonsoir, les propos tenus samedi sur les infirmières m'ont choquée" in mail.body_text
+    assert "dans le fichier .eml : capture.jpg" in mail.body_text
+    [forwarded] = mail.attachments
+    assert forwarded.filename == "Message de Yasmine Haddad.eml"
+    assert forwarded.content_type == "message/rfc822"
+    assert b"capture.jpg" in forwarded.payload and b"Yasmine" in forwarded.payload
     assert mail.body_html == ""  # a text-only message does not grow an HTML body
+
+
+ARF = b"""From: Abuse Desk <abuse@orange.fr>
+To: relations.telespectateurs@france2.fr
+Subject: FW: Votre reponse
+Message-ID: <arf-1@orange.fr>
+MIME-Version: 1.0
+Content-Type: multipart/report; report-type=feedback-report; boundary="arf"
+
+--arf
+Content-Type: text/plain; charset=us-ascii
+
+This is an email abuse report for an email message received from IP 192.0.2.1.
+
+--arf
+Content-Type: message/feedback-report
+
+Feedback-Type: abuse
+User-Agent: OrangeFBL/1.0
+Version: 1
+Original-Rcpt-To: <annie.leroux@orange.fr>
+
+--arf
+Content-Type: message/rfc822
+Content-Disposition: inline
+
+From: relations.telespectateurs@france2.fr
+To: annie.leroux@orange.fr
+Subject: [FTV-2026-000123] Votre demande
+Message-ID: <frt-crm.FTV-2026-000123.1742735100.42@relations.france2.fr>
+
+Bonjour Madame, voici notre reponse.
+--arf--
+""".replace(b"\n", b"\r\n")
+
+
+def test_an_abuse_report_is_read_as_a_bounce_of_our_mail():
+    mail = parse_email(ARF, own_addresses=OWN)
+
+    assert mail.is_bounce and not mail.forwarded
+    assert mail.bounced_recipients == ["annie.leroux@orange.fr"]
+    assert mail.bounced_message_id == "frt-crm.FTV-2026-000123.1742735100.42@relations.france2.fr"
+    assert "abuse report" in mail.bounce_reason
 
 
 @pytest.mark.parametrize("name", ["plain_utf8.eml", "reply_ticket.eml", "html_only.eml"])

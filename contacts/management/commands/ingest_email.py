@@ -4,7 +4,10 @@ The contract (DESIGN.md): each FILE a raw message, `-` for standard input; with 
 JSON object per input on its own line with the keys file, status (created, threaded,
 duplicate, rejected), ticket, contact, viewer_email, subject, body_chars, attachments, reason.
 Exit 0 when every input was handled (a rejected input is handled, with its reason and its
-bytes quarantined); exit 1 only when an input could not even be kept. Never a traceback.
+bytes quarantined). Exit 75 (EX_TEMPFAIL, sysexits.h) when an input could not be kept for now
+(the database unreachable, the disk full): its line says `deferred`, nothing of it is stored,
+and a mail server delivering through this command keeps the message and tries again later
+(what is already stored comes back `duplicate`). Never a traceback.
 """
 
 from __future__ import annotations
@@ -21,8 +24,13 @@ from contacts.models import Brand
 from contacts.services.email_intake import EmailOutcome, email_ingest, email_ingest_batch
 from contacts.services.intake import REJECTED
 from contacts.services.quarantine import quarantine_put
+from frt_crm.middleware import is_database_outage
 
 logger = logging.getLogger(__name__)
+
+# sysexits.h: the mail server keeps the message and delivers it again later.
+EX_TEMPFAIL = getattr(os, "EX_TEMPFAIL", 75)
+DEFERRED = "deferred"
 
 # Raw bytes a batch holds at most (its messages are parsed before being written together).
 BATCH_BYTES = 32 * 1024 * 1024
@@ -45,15 +53,34 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args, **options):
-        brand = None
-        if options["brand"]:
-            brand = Brand.objects.filter(code=options["brand"]).first()
-            if brand is None:
-                raise CommandError(f"unknown brand {options['brand']!r}")
         self._stdin: bytes | None = None
+        self._unreachable = ""  # set once the database is found unreachable
+        try:
+            brand = None
+            if options["brand"]:
+                brand = Brand.objects.filter(code=options["brand"]).first()
+                if brand is None:
+                    raise CommandError(f"unknown brand {options['brand']!r}")
+            deferred = self._ingest(options, brand)
+        except Exception as exc:
+            if not is_database_outage(exc):
+                raise
+            # Outside an input's own intake (the brand's look-up, keeping an oversized file):
+            # the inputs without a line above were not taken in.
+            self.stderr.write(f"database unreachable, inputs without a line not taken in: {exc}")
+            sys.exit(EX_TEMPFAIL)
+        if deferred:
+            self.stderr.write(
+                f"{deferred} input(s) not kept for now (temporary failure): "
+                f"exit {EX_TEMPFAIL}, the mail server should deliver again later"
+            )
+            sys.exit(EX_TEMPFAIL)
+
+    def _ingest(self, options, brand) -> int:
+        """Take every input in; returns how many were deferred (not kept, to try again)."""
         files = options["files"]
         size = max(1, options["batch_size"])
-        failures = 0
+        deferred = 0
         for chunk in self._chunks(files, size):
             # One commit per batch: the WAL flush of a commit costs more than the rest of a
             # small message's intake, and the batch's plain new messages are written together
@@ -73,12 +100,10 @@ class Command(BaseCommand):
                 for name, raw, problem in chunk
             ]
             for name, outcome in results:
-                if outcome is None:
-                    failures += 1
-                    continue
+                if outcome.status == DEFERRED:
+                    deferred += 1
                 self._print(name, outcome, as_json=options["json"])
-        if failures:
-            sys.exit(1)
+        return deferred
 
     def _chunks(self, files: list[str], size: int):
         """Batches of (name, raw bytes or None, problem): at most `size` messages, and no more
@@ -120,16 +145,29 @@ class Command(BaseCommand):
         except OSError as exc:
             return None, f"cannot read the file: {exc.strerror or exc}"
 
-    def _one(self, name: str, raw: bytes | None, problem: str, brand) -> EmailOutcome | None:
+    def _one(self, name: str, raw: bytes | None, problem: str, brand) -> EmailOutcome:
         if raw is None:
             return EmailOutcome(status=REJECTED, reason=problem)
+        if self._unreachable:
+            # The database was unreachable a moment ago: do not wait for it once per input.
+            return self._deferred(self._unreachable)
         try:
             return email_ingest(raw=raw, source="email", source_detail=name, brand=brand)
         except Exception as exc:
+            if is_database_outage(exc):
+                self._unreachable = f"database unreachable ({type(exc).__name__})"
+                return self._deferred(self._unreachable)
             return self._keep(name, raw, exc)
 
-    def _keep(self, name: str, raw: bytes, exc: Exception) -> EmailOutcome | None:
-        """A bug, not a bad message: keep the bytes so nothing is lost, and say so."""
+    @staticmethod
+    def _deferred(why: str) -> EmailOutcome:
+        return EmailOutcome(
+            status=DEFERRED, reason=f"temporary failure, not kept: {why}; deliver again later"
+        )
+
+    def _keep(self, name: str, raw: bytes, exc: Exception) -> EmailOutcome:
+        """A bug, not a bad message: keep the bytes so nothing is lost, and say so. Where even
+        that fails, the input is deferred: the mail server keeps it and tries again."""
         logger.exception("ingest_email: internal error on %s", name)
         try:
             quarantine_put(
@@ -141,9 +179,9 @@ class Command(BaseCommand):
                 content_type="message/rfc822",
                 source_detail=name,
             )
-        except Exception:
-            self.stderr.write(f"{name}: internal error, input NOT kept: {exc}")
-            return None
+        except Exception as keep_exc:
+            logger.warning("ingest_email: %s could not be kept: %s", name, keep_exc)
+            return self._deferred(f"{type(exc).__name__}, and the quarantine failed too")
         return EmailOutcome(
             status=REJECTED, reason=f"internal error: {type(exc).__name__} (quarantined)"
         )
