@@ -71,7 +71,7 @@ def ticket_get_for_user(*, user: User, pk: int | None = None, reference: str = "
 def ticket_thread(*, ticket: Ticket) -> QuerySet[Contact]:
     return (
         Contact.objects.filter(ticket=ticket)
-        .select_related("author", "call")
+        .select_related("author", "call", "outbox")
         .prefetch_related("attachments")
         .order_by("occurred_at", "id")
     )
