@@ -79,8 +79,8 @@ class OutboxMessage(models.Model):
     state = models.CharField(
         _("state"), max_length=10, choices=MessageState.choices, default=MessageState.QUEUED
     )
-    from_email = models.CharField(_("from"), max_length=320)
-    recipients = models.JSONField(_("to"), default=list)
+    from_email = models.CharField(_("sender"), max_length=320)
+    recipients = models.JSONField(_("recipients"), default=list)
     reply_to = models.CharField(_("reply to"), max_length=254, blank=True)
     subject = models.CharField(_("subject"), max_length=300)
     body_text = models.TextField(_("text"))

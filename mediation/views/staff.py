@@ -377,7 +377,9 @@ def comment_request_new(request: HttpRequest, pk: int) -> HttpResponse:
         except ValidationError as exc:
             _errors(request, exc)
         else:
-            messages.success(request, _("Request for comment sent."))
+            messages.success(
+                request, _("Request for comment recorded: its email is on its way to the outbox.")
+            )
             return _back(case, "requests")
     return render(request, "mediation/comment_request_form.html", {"case": case, "form": form})
 
@@ -532,7 +534,7 @@ def opinion_reply(request: HttpRequest, pk: int) -> HttpResponse:
             messages.success(
                 request,
                 _(
-                    "%(emails)s email(s) sent, %(letters)s letter(s) to print, "
+                    "%(emails)s email(s) to send, %(letters)s letter(s) to print, "
                     "%(done)s already answered."
                 )
                 % {
