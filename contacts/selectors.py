@@ -179,7 +179,7 @@ def ticket_page(*, user: User, ticket: Ticket) -> TicketPage:
 
     thread = list(
         Contact.objects.filter(ticket=ticket)
-        .select_related("author", "call", "letter_scan")
+        .select_related("author", "call", "letter_scan", "outbox")
         .prefetch_related("attachments")
         .order_by("occurred_at", "id")
     )

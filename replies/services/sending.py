@@ -505,17 +505,28 @@ def reply_retry(*, contact: Contact, by: User) -> None:
     first-answer clock stops again if it was running."""
     permissions.require(by, "work", contact.ticket)
     message = OutboxMessage.objects.filter(contact_id=contact.pk).first()
-    if contact.channel != Channel.EMAIL or message is None or not message.is_final_failure:
+    # A reply that failed before the outbox existed has no message yet: it gets one now.
+    legacy = message is None and contact.delivery_status in (
+        DeliveryStatus.FAILED,
+        DeliveryStatus.BOUNCED,
+    )
+    if contact.channel != Channel.EMAIL or not (legacy or (message and message.is_final_failure)):
         raise ReplyError(_("Only a failed email can be sent again."))
     to = reply_email_recipient(ticket=contact.ticket)
     if not to:
         raise ReplyError(_("The viewer has no working email address: answer by letter."))
     with transaction.atomic():
-        if not message_retry(message=message, by=by, recipients=[to]):
+        meta = {**(contact.meta or {}), "to": to, "retried_by": by.pk}
+        if legacy:
+            Contact.objects.filter(pk=contact.pk).update(
+                delivery_status=DeliveryStatus.PENDING, delivery_error="", meta=meta
+            )
+            contact.refresh_from_db()
+            reply_deliver(contact=contact)
+        elif message_retry(message=message, by=by, recipients=[to]):
+            Contact.objects.filter(pk=contact.pk).update(meta=meta)
+        else:
             raise ReplyError(_("Only a failed email can be sent again."))
-        Contact.objects.filter(pk=contact.pk).update(
-            meta={**(contact.meta or {}), "to": to, "retried_by": by.pk}
-        )
         now = timezone.now()
         locked = Ticket.objects.select_for_update(of=("self",)).get(pk=contact.ticket_id)
         stamps = [

@@ -255,3 +255,27 @@ def test_sla_alert_goes_to_the_team_leads_through_the_outbox(
     assert message.recipients == ["chef@example.fr"] and message.state == MessageState.SENT
     with translation.override("fr"):
         assert ticket.reference in message.subject
+
+
+def test_a_reply_that_failed_before_the_outbox_can_be_sent_again_through_it(
+    agent, smtp, django_capture_on_commit_callbacks
+):
+    ticket = workspace_ticket()
+    legacy = Contact.objects.create(
+        ticket=ticket,
+        viewer=ticket.viewer,
+        channel="email",
+        direction="out",
+        subject=f"[{ticket.reference}] Réponse",
+        body_text="Notre réponse",
+        author=agent,
+        delivery_status=DeliveryStatus.FAILED,
+        delivery_error="SMTPServerDisconnected: Connection unexpectedly closed",
+        message_id="legacy-1@crm.example.fr",
+        meta={"to": "helene.lefevre@example.fr"},
+    )
+    with django_capture_on_commit_callbacks(execute=True):
+        replies.reply_retry(contact=legacy, by=agent)
+    legacy.refresh_from_db()
+    assert legacy.delivery_status == DeliveryStatus.SENT
+    assert smtp.accepted[0]["Message-ID"] == "<legacy-1@crm.example.fr>"
