@@ -529,10 +529,11 @@ def reply_retry(*, contact: Contact, by: User) -> None:
             raise ReplyError(_("Only a failed email can be sent again."))
         now = timezone.now()
         locked = Ticket.objects.select_for_update(of=("self",)).get(pk=contact.ticket_id)
+        # Only a reply written by staff stops the clock (not an acknowledgement sent again).
         stamps = [
             name
             for name in ("first_responded_at", "level_first_responded_at")
-            if getattr(locked, name) is None
+            if contact.author_id and getattr(locked, name) is None
         ]
         for name in stamps:
             setattr(locked, name, now)

@@ -279,3 +279,34 @@ def test_a_reply_that_failed_before_the_outbox_can_be_sent_again_through_it(
     legacy.refresh_from_db()
     assert legacy.delivery_status == DeliveryStatus.SENT
     assert smtp.accepted[0]["Message-ID"] == "<legacy-1@crm.example.fr>"
+
+
+def test_sending_a_failed_acknowledgement_again_does_not_stop_the_first_answer_clock(
+    client, agent, smtp, settings, tmp_path, django_capture_on_commit_callbacks
+):
+    settings.MEDIA_ROOT = str(tmp_path)
+    settings.TRIAGE_TASK = ""
+    settings.TRIAGE_BATCH_TASK = ""
+    smtp.script = ["554 5.7.1 rejected"]
+    form = {
+        "request_type": "question",
+        "message": "Bonjour, à quelle heure est rediffusé le magazine ? Merci.",
+        "civility": "M.",
+        "first_name": "Paul",
+        "last_name": "Durand",
+        "email": "paul.durand@example.fr",
+        "website": "",
+    }
+    with django_capture_on_commit_callbacks(execute=True):
+        client.post("/vous-et-nous/france2/", form, REMOTE_ADDR="192.0.2.98")
+    ack = OutboxMessage.objects.get(kind=MessageKind.ACKNOWLEDGEMENT)
+    assert ack.state == MessageState.FAILED
+    ticket = ack.ticket
+    ticket.level, ticket.status, ticket.team = 1, Status.TRIAGED, None
+    ticket.save()
+    with django_capture_on_commit_callbacks(execute=True):
+        replies.reply_retry(contact=ack.contact, by=agent)
+    ack.refresh_from_db()
+    ticket.refresh_from_db()
+    assert ack.state == MessageState.SENT
+    assert ticket.first_responded_at is None and ticket.level_first_responded_at is None
