@@ -310,3 +310,28 @@ def test_sending_a_failed_acknowledgement_again_does_not_stop_the_first_answer_c
     ticket.refresh_from_db()
     assert ack.state == MessageState.SENT
     assert ticket.first_responded_at is None and ticket.level_first_responded_at is None
+
+
+def test_a_reply_task_queued_before_the_outbox_hands_the_reply_to_it(
+    agent, smtp, django_capture_on_commit_callbacks
+):
+    from replies.tasks import send_email_reply
+
+    ticket = workspace_ticket()
+    pending = Contact.objects.create(
+        ticket=ticket,
+        viewer=ticket.viewer,
+        channel="email",
+        direction="out",
+        subject=f"[{ticket.reference}] Réponse",
+        body_text="Notre réponse",
+        author=agent,
+        delivery_status=DeliveryStatus.PENDING,
+        message_id="old-pending-1@crm.example.fr",
+        meta={"to": "helene.lefevre@example.fr"},
+    )
+    with django_capture_on_commit_callbacks(execute=True):
+        send_email_reply(pending.pk)
+        send_email_reply(pending.pk)  # redelivered
+    pending.refresh_from_db()
+    assert pending.delivery_status == DeliveryStatus.SENT and len(smtp.accepted) == 1
