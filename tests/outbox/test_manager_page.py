@@ -154,4 +154,4 @@ def test_the_case_page_shows_each_request_for_comments_delivery(
     assert "observations enregistrée" in html
     html = client.get(reverse("mediation:case", args=[case.pk])).content.decode()
     assert "Demande d&#x27;observations" in html and "Différé" in html
-    assert "Envoyée le" not in html
+    assert "Envoyée le" not in html and "Demande d&#x27;observations envoyée" not in html
