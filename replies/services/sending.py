@@ -368,12 +368,18 @@ def reply_deliver(*, contact: Contact) -> None:
             Contact.objects.filter(pk=contact.pk).update(**updates)
             for key, value in updates.items():
                 setattr(contact, key, value)
+        parts = reply_email_parts(contact=contact)
+        kind = MessageKind.REPLY
+        if (contact.meta or {}).get("kind") == "acknowledgement":
+            # A web-form acknowledgement written before the outbox, sent again: its own text.
+            kind = MessageKind.ACKNOWLEDGEMENT
+            parts.update(body_text=contact.body_text, body_html="")
         message_enqueue(
-            kind=MessageKind.REPLY,
+            kind=kind,
             contact=contact,
             ticket=contact.ticket,
             created_by=contact.author,
-            **reply_email_parts(contact=contact),
+            **parts,
         )
     elif contact.channel == Channel.LETTER and contact.delivery_status == DeliveryStatus.TO_PRINT:
         if not (contact.meta or {}).get("address"):
