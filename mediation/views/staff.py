@@ -24,6 +24,7 @@ from django.views.decorators.http import require_GET, require_POST
 from accounts import permissions
 from accounts.services import audit_record
 from contacts.selectors import ticket_get_for_user
+from outbox.selectors import messages_by_cause
 
 from .. import selectors, services
 from ..forms import (
@@ -149,6 +150,10 @@ def case_detail(request: HttpRequest, pk: int) -> HttpResponse:
             evidence_form=EvidenceForm(),
             note_form=NoteForm(),
         )
+    # The delivery state of each request's emails (request, reminder), in one query.
+    context["request_mails"] = messages_by_cause(
+        model=CommentRequest, ids=[r.pk for r in context["requests"]]
+    )
     return render(request, "mediation/case_detail.html", context)
 
 

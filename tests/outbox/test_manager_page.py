@@ -155,3 +155,44 @@ def test_the_case_page_shows_each_request_for_comments_delivery(
     html = client.get(reverse("mediation:case", args=[case.pk])).content.decode()
     assert "Demande d&#x27;observations" in html and "Différé" in html
     assert "Envoyée le" not in html and "Demande d&#x27;observations envoyée" not in html
+
+
+def test_the_case_pages_delivery_states_cost_one_query_whatever_the_requests(
+    client, django_assert_num_queries, django_capture_on_commit_callbacks
+):
+    from accounts.models import Role, Team, TeamMembership
+    from contacts.models import Topic
+    from mediation.services import case_open_from_escalation, comment_request_send
+    from tests.factories import TicketFactory, UserFactory, brand
+
+    mediator = UserFactory(username="med2", role=Role.MEDIATOR, all_brands=True)
+    TeamMembership.objects.create(
+        team=Team.objects.get(code="mediator-programmes"), user=mediator, is_lead=True
+    )
+    cases = []
+    for n in (1, 4):
+        ticket = TicketFactory(level=3, topic=Topic.EDITORIAL_PROGRAMMES, brand=brand("france2"))
+        case = case_open_from_escalation(ticket=ticket, by=mediator, reason="Avis demandé.")
+        for i in range(n):
+            with django_capture_on_commit_callbacks(execute=True):
+                comment_request_send(
+                    case=case,
+                    by=mediator,
+                    department=f"Service {i}",
+                    recipient_name="Claire Dubois",
+                    recipient_email=f"service{i}@example.fr",
+                    question="Pourquoi ?",
+                )
+        cases.append(case)
+    client.force_login(mediator)
+    url = reverse("mediation:case", args=[cases[0].pk])
+    client.get(url)
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    with CaptureQueriesContext(connection) as one:
+        html = client.get(url).content.decode()
+    assert "Envoyé" in html
+    with django_assert_num_queries(len(one.captured_queries)):
+        html = client.get(reverse("mediation:case", args=[cases[1].pk])).content.decode()
+    assert html.count("ob-sent") == 4
