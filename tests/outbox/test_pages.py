@@ -11,7 +11,7 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone, translation
 
-from contacts.models import Contact, DeliveryStatus, Outcome, Status, TicketEventKind
+from contacts.models import Contact, DeliveryStatus, Outcome, Status, Ticket, TicketEventKind
 from contacts.services.email_intake import email_ingest
 from outbox.models import MessageKind, MessageState, OutboxMessage
 from replies import services as replies
@@ -129,6 +129,18 @@ def test_the_first_answer_clock_stops_on_send_and_runs_again_when_the_reply_fail
     assert ticket.level_first_responded_at is None and ticket.first_responded_at is None
     event = ticket.events.get(kind=TicketEventKind.SLA, to_value="answer_undelivered")
     assert event.data["contact"] == contact.pk
+    # Past its first-answer deadline, the SLA sweep now sees the ticket unanswered: breached.
+    from datetime import timedelta
+
+    from routing.sla import sla_sweep
+
+    Ticket.objects.filter(pk=ticket.pk).update(
+        first_response_due_at=timezone.now() - timedelta(hours=1)
+    )
+    with django_capture_on_commit_callbacks(execute=True):
+        sla_sweep()
+    ticket.refresh_from_db()
+    assert ticket.sla_state == "breached"
 
     # Sent again by staff: the clock stops again.
     contact.refresh_from_db()
