@@ -20,6 +20,7 @@ NAVIGATION = [
     ("mediation:overview", _("Mediation"), "mediation_overview"),
     ("reporting:dashboard", _("Dashboards"), "view_dashboards"),
     ("contacts:quarantine", _("Quarantine"), "view_quarantine"),
+    ("outbox:index", _("Outbox"), "manage_outbox"),
     ("replies:template_list", _("Response templates"), "manage_templates"),
     ("admin:index", _("Configuration"), "use_admin"),
     ("accounts:grant_list", _("Role grants"), "review_role_grants"),

@@ -62,6 +62,7 @@ GLOBAL_ACTIONS: dict[str, frozenset[str]] = {
     "view_quarantine": frozenset({Role.MANAGER, Role.ADMIN}),
     "manage_quarantine": frozenset({Role.MANAGER, Role.ADMIN}),
     "view_audit": frozenset({Role.MANAGER, Role.ADMIN}),
+    "manage_outbox": frozenset({Role.MANAGER, Role.ADMIN}),
     "use_admin": frozenset({Role.MANAGER, Role.ADMIN}),
     "mediation_desk": frozenset({Role.MEDIATOR}),
     # Managers' window on mediation: cases (read-only), opinions to review, yearly figures.

@@ -77,7 +77,7 @@ def ticket_get_for_user(*, user: User, pk: int | None = None, reference: str = "
 def ticket_thread(*, ticket: Ticket) -> QuerySet[Contact]:
     return (
         Contact.objects.filter(ticket=ticket)
-        .select_related("author", "call")
+        .select_related("author", "call", "outbox")
         .prefetch_related("attachments")
         .order_by("occurred_at", "id")
     )
@@ -185,7 +185,7 @@ def ticket_page(*, user: User, ticket: Ticket) -> TicketPage:
 
     thread = list(
         Contact.objects.filter(ticket=ticket)
-        .select_related("author", "call", "letter_scan")
+        .select_related("author", "call", "letter_scan", "outbox")
         .prefetch_related("attachments")
         .order_by("occurred_at", "id")
     )

@@ -7,7 +7,6 @@ ocr queue, so a burst of scans never delays mail.
 from __future__ import annotations
 
 import logging
-import smtplib
 
 from celery import shared_task
 from django.db import InterfaceError, OperationalError
@@ -15,26 +14,6 @@ from django.db import InterfaceError, OperationalError
 from frt_crm.celery import enqueue_on_commit
 
 logger = logging.getLogger(__name__)
-
-
-@shared_task(bind=True, max_retries=8)
-def send_acknowledgement(self, contact_id: int) -> None:
-    """Send the web form's acknowledgement (a pending outbound contact); retried with backoff
-    while the SMTP server refuses, then marked failed."""
-    from .services.webform import acknowledgement_give_up, acknowledgement_send
-
-    try:
-        acknowledgement_send(contact_id=contact_id)
-    except (smtplib.SMTPException, OSError) as exc:
-        if self.request.is_eager:
-            # In-process (no broker): the viewer's request must not fail for it; the
-            # acknowledgement stays pending with its error.
-            logger.warning("acknowledgement %s not sent: %s", contact_id, exc)
-            return
-        if self.request.retries >= self.max_retries:
-            acknowledgement_give_up(contact_id=contact_id, error=str(exc))
-            return
-        raise self.retry(exc=exc, countdown=min(1800, 30 * 2**self.request.retries)) from exc
 
 
 @shared_task

@@ -103,6 +103,7 @@ INSTALLED_APPS = [
     "satisfaction",
     "replies",
     "reporting",
+    "outbox",
 ]
 
 MIDDLEWARE = [
@@ -403,6 +404,7 @@ CELERY_TASK_ROUTES = {
     "reporting.tasks.*": {"queue": "reports"},
     "replies.tasks.*": {"queue": "mail"},
     "satisfaction.tasks.send_*": {"queue": "mail"},
+    "outbox.tasks.*": {"queue": "mail"},
 }
 CELERY_TIMEZONE = TIME_ZONE
 # The task that triages a new ticket (routing), named here so `contacts` need not import it.
@@ -431,6 +433,12 @@ CELERY_BEAT_SCHEDULE["contacts-ocr-sweep"] = {
 }
 # Dashboards: recompute the rollups of the days touched since the last run (idempotent; a
 # run finding another in progress skips), and nightly re-check tickets saved with no event.
+# The outbox: due deferred messages, queued ones whose task message was lost (after a
+# minute), and messages left `sending` by a dead worker go out again.
+CELERY_BEAT_SCHEDULE["outbox-sweep"] = {
+    "task": "outbox.tasks.sweep_outbox",
+    "schedule": 60.0,
+}
 CELERY_BEAT_SCHEDULE["reporting-refresh-rollups"] = {
     "task": "reporting.tasks.refresh_rollups",
     "schedule": env_int("ROLLUP_REFRESH_SECONDS", 300, minimum=30),

@@ -51,6 +51,8 @@ urlpatterns = [
     path("", include("replies.urls")),
     # The public satisfaction survey (signed links, no login).
     path("", include("satisfaction.urls")),
+    # The managers' outbox page (/outbox/): messages deferred, failed, recent; retry.
+    path("", include("outbox.urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
     # ReDoc injects style elements before it can take a nonce and searches in a blob: worker:

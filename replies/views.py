@@ -108,7 +108,11 @@ def reply_send(request: HttpRequest, pk: int) -> HttpResponse:
         messages.error(request, str(exc))
         return _ticket_page(request, ticket, status=400, reply=_draft(request.POST))
     if contact.channel == ReplyChannel.EMAIL:
-        messages.success(request, _("Reply sent to %(to)s.") % {"to": contact.meta.get("to")})
+        messages.success(
+            request,
+            _("Reply recorded: it will be sent to %(to)s; the thread shows when it is.")
+            % {"to": contact.meta.get("to")},
+        )
     else:
         messages.success(request, _("Letter ready: it goes into the mailroom's next print batch."))
     _then(request, ticket, data.get("then", ""))
@@ -257,7 +261,7 @@ def reply_retry(request: HttpRequest, contact_id: int) -> HttpResponse:
     except services.ReplyError as exc:
         messages.error(request, str(exc))
     else:
-        messages.success(request, _("The email is being sent again."))
+        messages.success(request, _("The email will be sent again."))
     return redirect(f"{reverse('contacts:ticket', args=[ticket.pk])}#contact-{contact.pk}")
 
 

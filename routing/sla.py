@@ -23,7 +23,6 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from django.conf import settings
-from django.core.mail import send_mail
 from django.db import transaction
 from django.db.models import F, Q
 from django.utils import timezone, translation
@@ -270,10 +269,6 @@ def sla_sweep(*, now: datetime | None = None, limit: int = 20000) -> dict[str, i
     The candidates come from the partial index on open tickets (``ticket_queue_idx``): the
     closed history is never read. Safe to run as often as wanted.
     """
-    from frt_crm.celery import enqueue_on_commit
-
-    from .tasks import sla_notify_leads
-
     now = now or timezone.now()
     horizon = now + timedelta(days=settings.SLA_RISK_HORIZON_DAYS)
     candidates = (
@@ -343,7 +338,8 @@ def sla_sweep(*, now: datetime | None = None, limit: int = 20000) -> dict[str, i
                 data=data,
             )
             if rising:
-                enqueue_on_commit(sla_notify_leads, ticket.pk, state)
+                # Written to the outbox in this transaction: the alert is as sure as the change.
+                sla_notify_team_leads(ticket_id=ticket.pk, state=state)
         counts[state if rising else "lowered"] += 1
     return counts
 
@@ -353,8 +349,9 @@ def iso_or_none(value: datetime | None) -> str | None:
 
 
 def sla_notify_team_leads(*, ticket_id: int, state: str) -> int:
-    """Email the leads of the ticket's team that it is at risk or breached; returns the number
-    of recipients. Sent once per state change (the sweep enqueues it once)."""
+    """Email the leads of the ticket's team that it is at risk or breached (one message of the
+    outbox, to all of them); returns the number of recipients. Written once per state change,
+    in the sweep's transaction that records it."""
     ticket = Ticket.objects.select_related("team", "brand").filter(pk=ticket_id).first()
     if ticket is None or ticket.team_id is None:
         return 0
@@ -386,5 +383,15 @@ def sla_notify_team_leads(*, ticket_id: int, state: str) -> int:
             "priority": ticket.get_priority_display(),
             "url": f"{settings.SITE_URL}/tickets/{ticket.pk}/",
         }
-    send_mail(subject, body, settings.DEFAULT_FROM_EMAIL, recipients)
+    from outbox.models import MessageKind
+    from outbox.services import message_enqueue
+
+    message_enqueue(
+        kind=MessageKind.SLA_ALERT,
+        to=recipients,
+        subject=subject,
+        body_text=body,
+        headers={"Auto-Submitted": "auto-generated", "X-FRT-Ticket": ticket.reference},
+        ticket=ticket,
+    )
     return len(recipients)

@@ -1,18 +1,21 @@
 """The satisfaction survey: one question after resolution, answered once.
 
-A viewer with a working email address (and no withdrawn consent to surveys) gets a link
-signed by the server: no login, no guessable number. The answer is recorded by a conditional
-update on "not answered yet", so a second answer (a double click, a forwarded mail) is
-refused. On the phone, the agent may record the score the viewer gave.
+A viewer who consented to surveys and has a working email address gets a link signed by the
+server (its email goes through the outbox): no login, no guessable number. The answer is
+recorded by a conditional update on "not answered yet", so a second answer (a double click, a
+forwarded mail) is refused. On the phone, the agent may record the score the viewer gave.
 """
 
 from __future__ import annotations
 
+from email.utils import formataddr
+
 from django.conf import settings
 from django.core import signing
 from django.db import IntegrityError, transaction
+from django.template.loader import render_to_string
 from django.urls import reverse
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
 from accounts import permissions
@@ -61,18 +64,25 @@ def survey_from_token(*, token: str) -> Survey:
     return survey
 
 
-def survey_email_for(*, ticket: Ticket) -> str:
-    """The address a survey goes to: the viewer's primary working email, '' if none or if the
-    viewer withdrew their consent to surveys."""
-    if ticket.viewer_id is None:
-        return ""
+def survey_consented(*, viewer_id: int | None) -> bool:
+    """Did the viewer consent to be surveyed? Only an explicit "yes" counts (the web form's
+    box "J'accepte de recevoir une enquête de satisfaction", or one recorded by staff), and
+    the latest statement is the one in force: a withdrawal wins over an older yes."""
+    if viewer_id is None:
+        return False
     latest = (
-        ViewerConsent.objects.filter(viewer_id=ticket.viewer_id, kind=ConsentKind.SURVEY)
+        ViewerConsent.objects.filter(viewer_id=viewer_id, kind=ConsentKind.SURVEY)
         .order_by("-recorded_at", "-id")
         .values_list("granted", flat=True)
         .first()
     )
-    if latest is False:
+    return latest is True
+
+
+def survey_email_for(*, ticket: Ticket) -> str:
+    """The address a survey goes to: the viewer's primary working email; '' if none, or if
+    the viewer did not consent to surveys."""
+    if not survey_consented(viewer_id=ticket.viewer_id):
         return ""
     return (
         ViewerEmail.objects.filter(viewer_id=ticket.viewer_id, is_failing=False)
@@ -94,11 +104,13 @@ def _snapshot(ticket: Ticket, channel: str) -> dict:
 
 
 def survey_send_for(*, ticket: Ticket) -> Survey | None:
-    """After resolution: create the ticket's survey and email its link after commit.
+    """After resolution: create the ticket's survey and write its email to the outbox (sent
+    after commit; the ticket page shows the email's state, never "sent" before the mail
+    server took it).
 
-    None when the viewer has no working email (or refused surveys), the outcome calls for
-    none, or the ticket already has a survey (one per ticket: asking twice is refused by the
-    one-to-one constraint, so calling this twice sends one email).
+    None when the viewer did not consent to surveys or has no working email, the outcome
+    calls for none, or the ticket already has a survey (one per ticket: asking twice is
+    refused by the one-to-one constraint, so calling this twice sends one email).
     """
     if ticket.outcome in NO_SURVEY_OUTCOMES:
         return None
@@ -110,14 +122,40 @@ def survey_send_for(*, ticket: Ticket) -> Survey | None:
     try:
         with transaction.atomic():
             survey = Survey.objects.create(ticket=ticket, **_snapshot(ticket, Survey.Channel.EMAIL))
+            survey_email_enqueue(survey=survey, to=to)
     except IntegrityError:
         return None
-    from frt_crm.celery import enqueue_on_commit
-
-    from .tasks import send_survey
-
-    enqueue_on_commit(send_survey, survey.pk)
     return survey
+
+
+def survey_email_enqueue(*, survey: Survey, to: str) -> None:
+    """The survey's email (its signed link) as a message of the outbox."""
+    from outbox.models import MessageKind
+    from outbox.services import message_enqueue
+    from replies.services import brand_sender
+
+    ticket = survey.ticket
+    name, address = brand_sender(ticket)
+    context = {
+        "survey": survey,
+        "ticket": ticket,
+        "brand": ticket.brand,
+        "url": survey_url(survey=survey),
+    }
+    with translation.override("fr"):
+        text = render_to_string("emails/survey.txt", context)
+        html = render_to_string("emails/survey.html", context)
+    message_enqueue(
+        kind=MessageKind.SURVEY,
+        to=to,
+        subject=f"[{ticket.reference}] Votre avis sur notre réponse",
+        body_text=text,
+        body_html=html,
+        from_email=formataddr((name, address)),
+        headers={"Auto-Submitted": "auto-generated", "X-FRT-Ticket": ticket.reference},
+        ticket=ticket,
+        cause=survey,
+    )
 
 
 def survey_answer(*, survey: Survey, score: int, comment: str = "") -> Survey:

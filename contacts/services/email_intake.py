@@ -253,6 +253,11 @@ def _handle_bounce(
             Contact.objects.filter(pk=outbound.pk).update(
                 delivery_status=DeliveryStatus.BOUNCED, delivery_error=reason
             )
+        # The outbox row of that message (a reply, an acknowledgement, a survey…) is
+        # bounced too: its pages stop saying "sent", and a reply's first-answer clock runs.
+        from outbox.services import message_mark_bounced
+
+        message_mark_bounced(message_ids=ids, reason=reason)
     if outbound is None:
         return _quarantine(
             raw=raw,

@@ -1,5 +1,5 @@
 """The web form "Vous et Nous": submissions into the intake, the per-IP rate limit, and the
-acknowledgement email that gives the viewer their ticket reference.
+acknowledgement email that gives the viewer their ticket reference (sent through the outbox).
 """
 
 from __future__ import annotations
@@ -12,7 +12,6 @@ from dataclasses import dataclass
 
 from django.conf import settings
 from django.core.cache import cache
-from django.core.mail import EmailMessage
 from django.db import transaction
 from django.template.loader import render_to_string
 from django.utils import timezone, translation
@@ -145,22 +144,51 @@ def webform_submit(*, brand: Brand, data: WebFormInput, raw: bytes) -> IntakeRes
     )
     with transaction.atomic():
         result = contact_intake(message=message)
-        ack = Contact.objects.create(
-            ticket=result.ticket,
-            viewer=result.viewer,
-            channel=Channel.EMAIL,
-            direction=Direction.OUTBOUND,
-            subject=_ack_subject(result.ticket.reference),
-            message_id=_message_id(result.ticket.reference),
-            delivery_status=DeliveryStatus.PENDING,
-            meta={"kind": "acknowledgement", "to": data.email, "acknowledges": result.contact.pk},
-        )
-        from frt_crm.celery import enqueue_on_commit
-
-        from ..tasks import send_acknowledgement
-
-        enqueue_on_commit(send_acknowledgement, ack.pk)
+        acknowledgement_enqueue(result=result, to=data.email)
     return result
+
+
+def acknowledgement_enqueue(*, result: IntakeResult, to: str) -> Contact:
+    """The acknowledgement that gives the viewer their reference: an outbound contact on the
+    ticket (its thread entry) and its message in the outbox, written in the submission's
+    transaction and sent after commit. The thank-you page says it *will be* sent: its state
+    (waiting, sent, deferred, failed) is the outbox's, shown on the ticket."""
+    from outbox.models import MessageKind
+    from outbox.services import message_enqueue
+
+    ticket = result.ticket
+    brand = ticket.brand
+    with translation.override("fr"):
+        body = render_to_string(
+            "contacts/emails/webform_ack.txt",
+            {"ticket": ticket, "viewer": result.viewer, "brand": brand},
+        )
+    ack = Contact.objects.create(
+        ticket=ticket,
+        viewer=result.viewer,
+        channel=Channel.EMAIL,
+        direction=Direction.OUTBOUND,
+        subject=_ack_subject(ticket.reference),
+        body_text=body,
+        message_id=_message_id(ticket.reference),
+        delivery_status=DeliveryStatus.PENDING,
+        meta={"kind": "acknowledgement", "to": to, "acknowledges": result.contact.pk},
+    )
+    sender = (brand.email_address if brand and brand.email_address else "") or (
+        settings.DEFAULT_FROM_EMAIL
+    )
+    message_enqueue(
+        kind=MessageKind.ACKNOWLEDGEMENT,
+        to=to,
+        subject=ack.subject,
+        body_text=body,
+        from_email=f"{brand.name} <{sender}>" if brand else sender,
+        headers=dict(AUTO_HEADERS),
+        message_id=ack.message_id,
+        contact=ack,
+        ticket=ticket,
+    )
+    return ack
 
 
 def _request_types():
@@ -174,51 +202,6 @@ def _ack_subject(reference: str) -> str:
         from django.utils.translation import gettext
 
         return f"[{reference}] " + gettext("We have received your message")
-
-
-def acknowledgement_send(*, contact_id: int) -> bool:
-    """Send a pending acknowledgement; returns False when it was not pending (already sent).
-
-    Claims the contact by a conditional update so two workers never both send it; a failure
-    puts it back to pending and re-raises, for the task's retry."""
-    claimed = Contact.objects.filter(pk=contact_id, delivery_status=DeliveryStatus.PENDING).update(
-        delivery_status=DeliveryStatus.SENT, occurred_at=timezone.now()
-    )
-    if not claimed:
-        return False
-    contact = Contact.objects.select_related("ticket", "ticket__brand", "viewer").get(pk=contact_id)
-    ticket = contact.ticket
-    brand = ticket.brand
-    with translation.override("fr"):
-        body = render_to_string(
-            "contacts/emails/webform_ack.txt",
-            {"ticket": ticket, "viewer": contact.viewer, "brand": brand},
-        )
-    sender = (brand.email_address if brand and brand.email_address else "") or (
-        settings.DEFAULT_FROM_EMAIL
-    )
-    mail = EmailMessage(
-        subject=contact.subject,
-        body=body,
-        from_email=f"{brand.name} <{sender}>" if brand else sender,
-        to=[contact.meta.get("to", "")],
-        headers={"Message-ID": f"<{contact.message_id}>", **AUTO_HEADERS},
-    )
-    try:
-        mail.send(fail_silently=False)
-    except Exception as exc:
-        Contact.objects.filter(pk=contact_id).update(
-            delivery_status=DeliveryStatus.PENDING, delivery_error=str(exc)[:1000]
-        )
-        raise
-    Contact.objects.filter(pk=contact_id).update(body_text=body, delivery_error="")
-    return True
-
-
-def acknowledgement_give_up(*, contact_id: int, error: str) -> None:
-    Contact.objects.filter(pk=contact_id, delivery_status=DeliveryStatus.PENDING).update(
-        delivery_status=DeliveryStatus.FAILED, delivery_error=error[:1000]
-    )
 
 
 def webform_retry(*, item: QuarantineItem, data: bytes, by: User):

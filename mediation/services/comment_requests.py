@@ -13,8 +13,9 @@ from django.conf import settings
 from django.core import signing
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.template.loader import render_to_string
 from django.urls import reverse
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
 from accounts.models import User
@@ -143,12 +144,37 @@ def comment_request_send(
             obj=case,
             data={"request": request.pk, "to": request.recipient_email},
         )
-        from frt_crm.celery import enqueue_on_commit
-
-        from ..tasks import send_comment_request
-
-        enqueue_on_commit(send_comment_request, request.pk)
+        comment_request_email_enqueue(request=request, by=by)
     return request
+
+
+def comment_request_email_enqueue(
+    *, request: CommentRequest, reminder: bool = False, by: User | None = None
+) -> None:
+    """The request's email (or its reminder), with its link, as a message of the outbox:
+    written in the caller's transaction, sent after commit; the case page shows its state."""
+    from outbox.models import MessageKind
+    from outbox.services import message_enqueue
+
+    with translation.override("fr"):
+        context = {
+            "request": request,
+            "case": request.case,
+            "url": comment_request_url(request=request),
+            "reminder": reminder,
+        }
+        body = render_to_string("emails/mediation/comment_request.txt", context).strip()
+        subject = (
+            _("Reminder: %(title)s") if reminder else _("Request for comment: %(title)s")
+        ) % {"title": request.case.title}
+    message_enqueue(
+        kind=MessageKind.COMMENT_REMINDER if reminder else MessageKind.COMMENT_REQUEST,
+        to=request.recipient_email,
+        subject=f"[{request.case.reference}] {subject}",
+        body_text=body,
+        cause=request,
+        created_by=by,
+    )
 
 
 def comment_request_answer(
@@ -209,8 +235,8 @@ def comment_request_reminder_due_on(*, today: date) -> date:
 
 
 def comment_request_claim_reminder(*, request_id: int) -> bool:
-    """Claim the reminder of one request (a conditional update: at most one reminder, even
-    when the beat task runs twice). True if the caller should send it."""
+    """Claim the reminder of one request and write its email to the outbox (a conditional
+    update: at most one reminder, even when the beat task runs twice). True if it was due."""
     now = timezone.now()
     with transaction.atomic():
         claimed = CommentRequest.objects.filter(
@@ -221,6 +247,7 @@ def comment_request_claim_reminder(*, request_id: int) -> bool:
         ).update(reminder_sent_at=now)
         if claimed:
             request = CommentRequest.objects.select_related("case").get(pk=request_id)
+            comment_request_email_enqueue(request=request, reminder=True)
             event_add(
                 case=request.case,
                 kind=CaseEventKind.RFC_REMINDED,

@@ -450,12 +450,29 @@ def comment_submit(
             email=email.strip().lower(),
             body=body.strip()[:4000],
         )
-        from frt_crm.celery import enqueue_on_commit
-
-        from ..tasks import send_comment_confirmation
-
-        enqueue_on_commit(send_comment_confirmation, comment.pk)
+        comment_confirmation_enqueue(comment=comment)
     return comment
+
+
+def comment_confirmation_enqueue(*, comment: OpinionComment) -> None:
+    """The link that confirms a commenter's address, as a message of the outbox (sent after
+    commit)."""
+    from outbox.models import MessageKind
+    from outbox.services import message_enqueue
+
+    with translation.override("fr"):
+        body = render_to_string(
+            "emails/mediation/comment_confirm.txt",
+            {"comment": comment, "url": comment_confirmation_url(comment=comment)},
+        ).strip()
+        subject = _("Confirm your comment on “%(title)s”") % {"title": comment.opinion.title}
+    message_enqueue(
+        kind=MessageKind.COMMENT_CONFIRMATION,
+        to=comment.email,
+        subject=subject,
+        body_text=body,
+        cause=comment,
+    )
 
 
 def comment_confirm(*, token: str) -> OpinionComment | None:

@@ -24,6 +24,7 @@ from django.views.decorators.http import require_GET, require_POST
 from accounts import permissions
 from accounts.services import audit_record
 from contacts.selectors import ticket_get_for_user
+from outbox.selectors import messages_by_cause
 
 from .. import selectors, services
 from ..forms import (
@@ -149,6 +150,10 @@ def case_detail(request: HttpRequest, pk: int) -> HttpResponse:
             evidence_form=EvidenceForm(),
             note_form=NoteForm(),
         )
+    # The delivery state of each request's emails (request, reminder), in one query.
+    context["request_mails"] = messages_by_cause(
+        model=CommentRequest, ids=[r.pk for r in context["requests"]]
+    )
     return render(request, "mediation/case_detail.html", context)
 
 
@@ -377,7 +382,9 @@ def comment_request_new(request: HttpRequest, pk: int) -> HttpResponse:
         except ValidationError as exc:
             _errors(request, exc)
         else:
-            messages.success(request, _("Request for comment sent."))
+            messages.success(
+                request, _("Request for comment recorded: its email is on its way to the outbox.")
+            )
             return _back(case, "requests")
     return render(request, "mediation/comment_request_form.html", {"case": case, "form": form})
 
@@ -532,7 +539,7 @@ def opinion_reply(request: HttpRequest, pk: int) -> HttpResponse:
             messages.success(
                 request,
                 _(
-                    "%(emails)s email(s) sent, %(letters)s letter(s) to print, "
+                    "%(emails)s email(s) to send, %(letters)s letter(s) to print, "
                     "%(done)s already answered."
                 )
                 % {

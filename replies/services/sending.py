@@ -3,19 +3,22 @@ emails by SMTP.
 
 A reply is an outbound `Contact` on the ticket. `reply_send` records it under the ticket's
 row lock (refusing a form opened on an older version of the ticket: `StaleTicket`), stamps
-the first answer, and asks after commit for its delivery: the `send_email_reply` task for an
-email, the `render_letter` task (PDF for the mailroom's print batch) for a letter.
+the first answer, and asks for its delivery: an email becomes a message of the outbox (sent
+after commit, retried, its state shown on the ticket), a letter goes to the `render_letter`
+task (PDF for the mailroom's print batch).
+
+The first-answer clock stops when staff send (the agent did the work; a mail server's delay
+is not theirs); if that reply finally fails or bounces, the clock runs again
+(`reply_delivery_changed`).
 """
 
 from __future__ import annotations
 
 import logging
-import smtplib
 from dataclasses import dataclass, field
-from email.utils import formataddr, make_msgid
+from email.utils import formataddr
 
 from django.conf import settings
-from django.core.mail import EmailMultiAlternatives, get_connection
 from django.db import transaction
 from django.db.models import F
 from django.template.loader import render_to_string
@@ -37,6 +40,8 @@ from contacts.models import (
     ViewerEmail,
 )
 from contacts.services import StaleTicket
+from outbox.models import FINAL_FAILURES, FailureKind, MessageKind, OutboxMessage
+from outbox.services import message_enqueue, message_retry, new_message_id
 
 from ..models import ReplyChannel, ResponseTemplate
 
@@ -47,10 +52,6 @@ MAX_SUBJECT = 300
 
 class ReplyError(ValueError):
     """A reply that cannot be sent as asked (message for the user)."""
-
-
-class TransientDeliveryError(Exception):
-    """The mail server could not take the message now: try again later."""
 
 
 # --- addresses and headers ---------------------------------------------------------------------
@@ -144,10 +145,6 @@ def _threading(ticket: Ticket) -> tuple[str, str]:
     chain.append(parent.message_id)
     chain = list(dict.fromkeys(_bare(r) for r in chain if _bare(r)))[-20:]
     return _bare(parent.message_id), " ".join(chain)
-
-
-def new_message_id() -> str:
-    return _bare(make_msgid(domain=settings.EMAIL_MESSAGE_ID_DOMAIN))
 
 
 # --- preview -----------------------------------------------------------------------------------
@@ -338,14 +335,15 @@ def reply_send(
 
 
 def reply_deliver(*, contact: Contact) -> None:
-    """Ask for the delivery of an outbound contact once the transaction commits: an email
-    `pending` goes to the `send_email_reply` task, a letter `to_print` to `render_letter`
-    (its PDF, then the mailroom's print batch).
+    """Ask for the delivery of an outbound contact: an email `pending` becomes a message of the
+    outbox (written now, in the caller's transaction, sent after commit), a letter `to_print`
+    goes to `render_letter` (its PDF, then the mailroom's print batch).
 
     The entry point for other apps that create reply contacts themselves (the mediation's
     answer to every viewer of a case): it also fills the email's threading headers from the
     viewer's last message when the caller did not, stores the Message-ID bare, and keeps the
-    viewer's postal address on a letter that has none.
+    viewer's postal address on a letter that has none. An email that already has its outbox
+    message is left alone (calling this twice sends once).
     """
     from frt_crm.celery import enqueue_on_commit
 
@@ -354,6 +352,8 @@ def reply_deliver(*, contact: Contact) -> None:
     if contact.direction != Direction.OUTBOUND:
         raise ValueError("only outbound contacts are delivered")
     if contact.channel == Channel.EMAIL and contact.delivery_status == DeliveryStatus.PENDING:
+        if OutboxMessage.objects.filter(contact_id=contact.pk).exists():
+            return
         updates = {}
         if not contact.message_id or contact.message_id != _bare(contact.message_id):
             updates["message_id"] = _bare(contact.message_id) or new_message_id()
@@ -368,7 +368,19 @@ def reply_deliver(*, contact: Contact) -> None:
             Contact.objects.filter(pk=contact.pk).update(**updates)
             for key, value in updates.items():
                 setattr(contact, key, value)
-        enqueue_on_commit(tasks.send_email_reply, contact.pk)
+        parts = reply_email_parts(contact=contact)
+        kind = MessageKind.REPLY
+        if (contact.meta or {}).get("kind") == "acknowledgement":
+            # A web-form acknowledgement written before the outbox, sent again: its own text.
+            kind = MessageKind.ACKNOWLEDGEMENT
+            parts.update(body_text=contact.body_text, body_html="")
+        message_enqueue(
+            kind=kind,
+            contact=contact,
+            ticket=contact.ticket,
+            created_by=contact.author,
+            **parts,
+        )
     elif contact.channel == Channel.LETTER and contact.delivery_status == DeliveryStatus.TO_PRINT:
         if not (contact.meta or {}).get("address"):
             # The address as it is today, kept with the letter (the PDF and the batch list).
@@ -391,8 +403,9 @@ def _quote(parent: Contact | None) -> str:
     return header + "\n" + "\n".join(f"> {line}" for line in lines)
 
 
-def reply_email_message(*, contact: Contact) -> EmailMultiAlternatives:
-    """The email of an outbound contact, headers and all (also used by tests and previews)."""
+def reply_email_parts(*, contact: Contact) -> dict:
+    """The email of an outbound contact as the outbox keeps it: recipient, subject, text and
+    HTML, sender, headers (threading), Message-ID."""
     ticket = contact.ticket
     name, address = brand_sender(ticket)
     parent = (
@@ -410,111 +423,126 @@ def reply_email_message(*, contact: Contact) -> EmailMultiAlternatives:
     with translation.override("fr"):
         text = render_to_string("emails/reply.txt", context)
         html = render_to_string("emails/reply.html", context)
-    headers = {
-        "Message-ID": _bracket(contact.message_id),
-        "X-FRT-Ticket": ticket.reference,
-    }
+    headers = {"X-FRT-Ticket": ticket.reference}
     if contact.in_reply_to:
         headers["In-Reply-To"] = _bracket(contact.in_reply_to)
         references = [r for r in (contact.references or "").split() if r] or [contact.in_reply_to]
         headers["References"] = " ".join(_bracket(r) for r in references)
-    message = EmailMultiAlternatives(
-        subject=contact.subject,
-        body=text,
-        from_email=formataddr((name, address)),
-        to=[contact.meta.get("to", "")],
-        reply_to=[address],
-        headers=headers,
-    )
-    message.attach_alternative(html, "text/html")
-    return message
+    return {
+        "to": [(contact.meta or {}).get("to", "")],
+        "subject": contact.subject,
+        "body_text": text,
+        "body_html": html,
+        "from_email": formataddr((name, address)),
+        "reply_to": address,
+        "headers": headers,
+        "message_id": contact.message_id,
+    }
 
 
-def reply_email_deliver(*, contact_id: int) -> bool:
-    """Send a pending email reply by SMTP; mark it sent. Safe to run twice: a contact that is
-    no longer `pending` is left alone. Returns whether it sent.
-
-    Raises TransientDeliveryError when the server may take it later; a refusal of the
-    recipient is final (the contact is marked failed and the address failing).
-    """
-    contact = (
-        Contact.objects.select_related("ticket__brand__parent", "ticket__viewer")
-        .filter(pk=contact_id, channel=Channel.EMAIL, direction=Direction.OUTBOUND)
+def _restart_first_answer_clock(contact: Contact, message: OutboxMessage) -> None:
+    """A reply that stopped the first-answer clock was not delivered: the viewer has no
+    answer, so the clock runs again from where it was (the next delivered or pending reply
+    written after it, if any, stops it instead), and the ticket says so."""
+    ticket = Ticket.objects.select_for_update(of=("self",)).get(pk=contact.ticket_id)
+    changed = []
+    undelivered = [DeliveryStatus.FAILED, DeliveryStatus.BOUNCED]
+    later = (
+        Contact.objects.filter(
+            ticket_id=ticket.pk,
+            direction=Direction.OUTBOUND,
+            channel__in=[Channel.EMAIL, Channel.LETTER],
+            author__isnull=False,
+            occurred_at__gt=contact.occurred_at,
+        )
+        .exclude(delivery_status__in=undelivered)
+        .exclude(pk=contact.pk)
+        .order_by("occurred_at", "id")
+        .values_list("occurred_at", flat=True)
         .first()
     )
-    if contact is None or contact.delivery_status != DeliveryStatus.PENDING:
-        return False
-    if not contact.meta.get("to"):
-        reply_mark_failed(contact_id=contact_id, error=_("No recipient address."))
-        return False
-    message = reply_email_message(contact=contact)
-    try:
-        with get_connection(fail_silently=False) as connection:
-            connection.send_messages([message])
-    except smtplib.SMTPRecipientsRefused as exc:
-        reply_mark_failed(contact_id=contact_id, error=_describe_refusal(exc), recipient=True)
-        return False
-    except (smtplib.SMTPException, OSError) as exc:
-        raise TransientDeliveryError(f"{exc.__class__.__name__}: {exc}") from exc
-    Contact.objects.filter(pk=contact_id, delivery_status=DeliveryStatus.PENDING).update(
-        delivery_status=DeliveryStatus.SENT, delivery_error=""
-    )
-    return True
-
-
-def _describe_refusal(exc: smtplib.SMTPRecipientsRefused) -> str:
-    parts = []
-    for address, (code, text) in exc.recipients.items():
-        detail = text.decode("utf-8", "replace") if isinstance(text, bytes) else str(text)
-        parts.append(f"{address}: {code} {detail}")
-    return "; ".join(parts) or str(exc)
-
-
-def reply_note_attempt(*, contact_id: int, error: str, attempt: int) -> None:
-    """Keep the last error of a failed attempt on the contact while it is retried."""
-    Contact.objects.filter(pk=contact_id, delivery_status=DeliveryStatus.PENDING).update(
-        delivery_error=_("Attempt %(n)s failed, trying again: %(error)s")
-        % {"n": attempt, "error": error}
+    for name in ("first_responded_at", "level_first_responded_at"):
+        if getattr(ticket, name) == contact.occurred_at:
+            setattr(ticket, name, later)
+            changed.append(name)
+    if not changed:
+        return
+    ticket.version = F("version") + 1
+    ticket.save(update_fields=[*changed, "version", "updated_at"])
+    TicketEvent.objects.create(
+        ticket_id=ticket.pk,
+        kind=TicketEventKind.SLA,
+        to_value="answer_undelivered",
+        reason=_("The answer was not delivered: the first-answer clock runs again."),
+        data={"contact": contact.pk, "message": message.pk, "cleared": changed},
     )
 
 
-def reply_mark_failed(*, contact_id: int, error: str, recipient: bool = False) -> None:
-    """The email could not be delivered: the ticket page shows it with the error, and a
-    refused recipient's address is marked failing on the viewer card."""
-    with transaction.atomic():
-        updated = Contact.objects.filter(
-            pk=contact_id, delivery_status=DeliveryStatus.PENDING
-        ).update(delivery_status=DeliveryStatus.FAILED, delivery_error=error[:2000])
-        if not updated:
-            return
-        contact = Contact.objects.select_related("ticket").get(pk=contact_id)
-        TicketEvent.objects.create(
-            ticket=contact.ticket,
-            kind=TicketEventKind.REPLIED,
-            to_value="failed",
-            reason=error[:2000],
-            data={"contact": contact_id, "delivery": "failed"},
-        )
-        if recipient and contact.viewer_id and contact.meta.get("to"):
-            ViewerEmail.objects.filter(
-                viewer_id=contact.viewer_id, email=contact.meta["to"], is_failing=False
-            ).update(is_failing=True, failing_since=timezone.now(), failure_reason=error[:300])
-    logger.warning("reply %s not delivered: %s", contact_id, error)
+def reply_delivery_changed(*, message: OutboxMessage) -> None:
+    """The outbox's handler for replies (called in the transaction that records a final
+    outcome). A reply failed or bounced: the ticket's history says so, a refused recipient's
+    address is marked failing on the viewer card, and if this reply had stopped the
+    first-answer clock, the clock runs again (README: "the first-answer clock rule")."""
+    if message.state not in FINAL_FAILURES or not message.contact_id:
+        return
+    contact = Contact.objects.select_related("ticket").get(pk=message.contact_id)
+    with translation.override(settings.LANGUAGE_CODE):
+        reason = str(message.reason)
+    TicketEvent.objects.create(
+        ticket=contact.ticket,
+        kind=TicketEventKind.REPLIED,
+        to_value=message.state,
+        reason=reason[:2000],
+        data={"contact": contact.pk, "delivery": message.state, "message": message.pk},
+    )
+    refused = message.failure in (FailureKind.RECIPIENT_REFUSED, FailureKind.BOUNCED)
+    if refused and contact.viewer_id and message.recipients:
+        ViewerEmail.objects.filter(
+            viewer_id=contact.viewer_id, email__in=message.recipients, is_failing=False
+        ).update(is_failing=True, failing_since=timezone.now(), failure_reason=reason[:300])
+    if contact.author_id:
+        _restart_first_answer_clock(contact, message)
+    logger.warning("reply %s not delivered: %s", contact.pk, message.failure)
 
 
 def reply_retry(*, contact: Contact, by: User) -> None:
-    """Send a failed email reply again (after the address was fixed, or the server is back)."""
+    """Send a failed (or bounced) email reply again, to the viewer's working address now
+    (after it was fixed, or the server is back), with the same Message-ID. A staff send: the
+    first-answer clock stops again if it was running."""
     permissions.require(by, "work", contact.ticket)
-    if contact.channel != Channel.EMAIL or contact.delivery_status != DeliveryStatus.FAILED:
+    message = OutboxMessage.objects.filter(contact_id=contact.pk).first()
+    # A reply that failed before the outbox existed has no message yet: it gets one now.
+    legacy = message is None and contact.delivery_status in (
+        DeliveryStatus.FAILED,
+        DeliveryStatus.BOUNCED,
+    )
+    if contact.channel != Channel.EMAIL or not (legacy or (message and message.is_final_failure)):
         raise ReplyError(_("Only a failed email can be sent again."))
     to = reply_email_recipient(ticket=contact.ticket)
     if not to:
         raise ReplyError(_("The viewer has no working email address: answer by letter."))
     with transaction.atomic():
-        Contact.objects.filter(pk=contact.pk, delivery_status=DeliveryStatus.FAILED).update(
-            delivery_status=DeliveryStatus.PENDING,
-            delivery_error="",
-            meta={**contact.meta, "to": to, "retried_by": by.pk},
-        )
-        contact.refresh_from_db()
-        reply_deliver(contact=contact)
+        meta = {**(contact.meta or {}), "to": to, "retried_by": by.pk}
+        if legacy:
+            Contact.objects.filter(pk=contact.pk).update(
+                delivery_status=DeliveryStatus.PENDING, delivery_error="", meta=meta
+            )
+            contact.refresh_from_db()
+            reply_deliver(contact=contact)
+        elif message_retry(message=message, by=by, recipients=[to]):
+            Contact.objects.filter(pk=contact.pk).update(meta=meta)
+        else:
+            raise ReplyError(_("Only a failed email can be sent again."))
+        now = timezone.now()
+        locked = Ticket.objects.select_for_update(of=("self",)).get(pk=contact.ticket_id)
+        # Only a reply written by staff stops the clock (not an acknowledgement sent again).
+        stamps = [
+            name
+            for name in ("first_responded_at", "level_first_responded_at")
+            if contact.author_id and getattr(locked, name) is None
+        ]
+        for name in stamps:
+            setattr(locked, name, now)
+        if stamps:
+            locked.save(update_fields=[*stamps, "updated_at"])
+    contact.refresh_from_db()

@@ -3,14 +3,17 @@
 import pytest
 
 from contacts.models import Contact, DeliveryStatus
-from contacts.tasks import ocr_letter_scan, poll_mailbox, send_acknowledgement
+from contacts.tasks import ocr_letter_scan, poll_mailbox
 from frt_crm.celery import app
+from outbox.models import MessageKind
+from outbox.services import message_enqueue
+from outbox.tasks import deliver_message
 from tests.factories import TicketFactory
 
 
 @pytest.mark.parametrize(
     ("task", "queue"),
-    [(send_acknowledgement, "mail"), (poll_mailbox, "mail"), (ocr_letter_scan, "ocr")],
+    [(deliver_message, "mail"), (poll_mailbox, "mail"), (ocr_letter_scan, "ocr")],
 )
 def test_tasks_are_routed_to_their_queue(task, queue):
     route = app.amqp.router.route({}, task.name, args=(1,), kwargs={})
@@ -31,10 +34,19 @@ def test_an_acknowledgement_is_sent_once(intake_env, mailoutbox):
         meta={"to": "v@example.fr"},
     )
 
-    send_acknowledgement.delay(ack.pk)
-    send_acknowledgement.delay(ack.pk)  # redelivered by the broker
+    message = message_enqueue(
+        kind=MessageKind.ACKNOWLEDGEMENT,
+        to="v@example.fr",
+        subject=ack.subject,
+        body_text=f"Référence {ticket.reference}",
+        message_id=ack.message_id,
+        contact=ack,
+        ticket=ticket,
+    )  # outside a transaction: delivered at once
+
+    deliver_message.delay(message.pk)  # redelivered by the broker
 
     assert len(mailoutbox) == 1
     assert mailoutbox[0].extra_headers["Message-ID"] == f"<{ack.message_id}>"
     ack.refresh_from_db()
-    assert ack.delivery_status == DeliveryStatus.SENT and ticket.reference in ack.body_text
+    assert ack.delivery_status == DeliveryStatus.SENT

@@ -27,7 +27,7 @@ from contacts.services import viewer_refresh_search_text
 from satisfaction.models import Survey
 from tests.factories import TicketFactory, UserFactory, ViewerFactory, brand
 from tests.markers import requires_chromium
-from tests.workspace.helpers import join, team
+from tests.workspace.helpers import consent, join, team
 
 from .conftest import SHOTS, shot
 
@@ -328,6 +328,7 @@ def test_survey_link_records_one_answer_and_refuses_a_second(
     new_page, live_server, smtp_server, agent
 ):
     ticket = queued()
+    consent(ticket.viewer, kind="survey", granted=True)  # surveys go to consenting viewers only
     page = new_page(agent)
     page.goto(f"{live_server.url}/tickets/{ticket.pk}/")
     page.click("#resolve summary")

@@ -12,7 +12,7 @@ from django.utils import translation
 from contacts.models import Contact, DeliveryStatus, Direction, Status, TicketEventKind
 from contacts.services import StaleTicket
 from contacts.services.email_intake import email_ingest
-from replies import services, tasks
+from replies import services
 from tests.workspace.helpers import workspace_ticket
 
 pytestmark = pytest.mark.django_db
@@ -77,106 +77,89 @@ def test_agents_may_not_answer_level_two_tickets(agent):
         send(ticket, agent)
 
 
-def test_transient_smtp_failure_in_process_marks_the_reply_failed_on_the_ticket(
-    agent, settings, monkeypatch, django_capture_on_commit_callbacks
+class Server:
+    """A stand-in for the SMTP connection: raises `error` when sending, if any."""
+
+    error: Exception | None = None
+
+    def __init__(self, *a, **k):
+        pass
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *a):
+        return False
+
+    def send_messages(self, messages):
+        if self.error is not None:
+            raise self.error
+        mail.outbox.extend(messages)
+        return len(messages)
+
+
+def server(monkeypatch, error=None):
+    monkeypatch.setattr(Server, "error", error)
+    monkeypatch.setattr("outbox.services.get_connection", Server)
+
+
+def test_smtp_down_leaves_the_reply_deferred_not_failed_nor_sent(
+    agent, monkeypatch, django_capture_on_commit_callbacks
 ):
     ticket = workspace_ticket()
-
-    class Down:
-        def __init__(self, *a, **k):
-            pass
-
-        def __enter__(self):
-            raise smtplib.SMTPServerDisconnected("Connection unexpectedly closed")
-
-        def __exit__(self, *a):
-            return False
-
-    monkeypatch.setattr("replies.services.sending.get_connection", Down)
+    server(monkeypatch, ConnectionRefusedError(111, "Connection refused"))
     with django_capture_on_commit_callbacks(execute=True):
         contact = send(ticket, agent)
     contact.refresh_from_db()
+    assert contact.delivery_status == DeliveryStatus.PENDING
+    assert contact.outbox.state == "deferred" and contact.outbox.next_attempt_at is not None
+    assert "Errno" not in contact.delivery_error
+    assert not ticket.events.filter(kind=TicketEventKind.REPLIED, to_value="failed").exists()
+
+
+def test_refused_recipient_fails_the_reply_and_marks_the_address_failing(
+    agent, monkeypatch, django_capture_on_commit_callbacks
+):
+    ticket = workspace_ticket()
+    server(
+        monkeypatch,
+        smtplib.SMTPRecipientsRefused({"helene.lefevre@example.fr": (550, b"5.1.1 user unknown")}),
+    )
+    with django_capture_on_commit_callbacks(execute=True), translation.override("fr"):
+        contact = send(ticket, agent)
+    contact.refresh_from_db()
     assert contact.delivery_status == DeliveryStatus.FAILED
-    assert "unexpectedly closed" in contact.delivery_error
+    assert "refusée" in contact.delivery_error and "550" in contact.delivery_error
+    assert ticket.viewer.emails.get().is_failing
     assert ticket.events.filter(kind=TicketEventKind.REPLIED, to_value="failed").exists()
 
 
-def test_worker_retries_with_backoff_before_giving_up(agent, monkeypatch):
-    ticket = workspace_ticket()
-    contact = send(ticket, agent)  # on_commit not run: the task is called below
-
-    def boom(**kw):
-        raise services.TransientDeliveryError("451 try later")
-
-    monkeypatch.setattr(services, "reply_email_deliver", boom)
-    retried = []
-    task = tasks.send_email_reply._get_current_object()
-    monkeypatch.setattr(task, "retry", lambda exc, countdown: retried.append(countdown) or exc)
-    task.push_request(retries=2, is_eager=False)
-    try:
-        with pytest.raises(services.TransientDeliveryError):
-            task.run(contact.pk)
-    finally:
-        task.pop_request()
-    assert retried == [240]
-    contact.refresh_from_db()
-    assert contact.delivery_status == DeliveryStatus.PENDING
-    assert "451 try later" in contact.delivery_error
-    task.push_request(retries=tasks.EMAIL_MAX_RETRIES, is_eager=False)
-    try:
-        task.run(contact.pk)
-    finally:
-        task.pop_request()
-    contact.refresh_from_db()
-    assert contact.delivery_status == DeliveryStatus.FAILED
-
-
-def test_refused_recipient_marks_the_address_failing(agent, monkeypatch):
-    ticket = workspace_ticket()
-    contact = send(ticket, agent)
-
-    class Refusing:
-        def __init__(self, *a, **k):
-            pass
-
-        def __enter__(self):
-            return self
-
-        def __exit__(self, *a):
-            return False
-
-        def send_messages(self, messages):
-            raise smtplib.SMTPRecipientsRefused(
-                {"helene.lefevre@example.fr": (550, b"5.1.1 user unknown")}
-            )
-
-    monkeypatch.setattr("replies.services.sending.get_connection", Refusing)
-    assert services.reply_email_deliver(contact_id=contact.pk) is False
-    contact.refresh_from_db()
-    assert (
-        contact.delivery_status == DeliveryStatus.FAILED
-        and "user unknown" in contact.delivery_error
-    )
-    assert ticket.viewer.emails.get().is_failing
-
-
 def test_sending_twice_sends_once(agent, django_capture_on_commit_callbacks):
+    from outbox.tasks import deliver_message
+
     ticket = workspace_ticket()
     with django_capture_on_commit_callbacks(execute=True):
         contact = send(ticket, agent)
-    tasks.send_email_reply(contact.pk)
+    deliver_message(contact.outbox.pk)
+    services.reply_deliver(contact=contact)
     assert len(mail.outbox) == 1
 
 
-def test_retry_after_a_failure_sends_again(agent, django_capture_on_commit_callbacks):
+def test_retry_after_a_failure_sends_again_with_the_same_message_id(
+    agent, monkeypatch, django_capture_on_commit_callbacks
+):
     ticket = workspace_ticket()
-    contact = send(ticket, agent)
-    services.reply_mark_failed(contact_id=contact.pk, error="boom")
+    server(monkeypatch, smtplib.SMTPDataError(554, b"5.7.1 rejected"))
+    with django_capture_on_commit_callbacks(execute=True):
+        contact = send(ticket, agent)
     contact.refresh_from_db()
+    assert contact.delivery_status == DeliveryStatus.FAILED
+    server(monkeypatch, None)
     with django_capture_on_commit_callbacks(execute=True):
         services.reply_retry(contact=contact, by=agent)
     contact.refresh_from_db()
     assert contact.delivery_status == DeliveryStatus.SENT and len(mail.outbox) == 1
+    assert mail.outbox[0].extra_headers["Message-ID"] == f"<{contact.message_id}>"
 
 
 def test_the_viewers_answer_threads_back_onto_the_ticket(

@@ -13,8 +13,10 @@ from tests.workspace.helpers import consent, workspace_ticket
 pytestmark = pytest.mark.django_db
 
 
-def resolved_ticket(**kw):
+def resolved_ticket(consented=True, **kw):
     ticket = workspace_ticket(**kw)
+    if consented:
+        consent(ticket.viewer, kind="survey", granted=True)
     ticket.status = "resolved"
     ticket.outcome = Outcome.ANSWERED
     ticket.save()

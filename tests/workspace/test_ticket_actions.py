@@ -9,7 +9,7 @@ from contacts.models import Contact, Status, Ticket, TicketEventKind
 from satisfaction.models import Survey
 from tests.factories import TicketFactory
 
-from .helpers import workspace_ticket
+from .helpers import consent, workspace_ticket
 
 pytestmark = pytest.mark.django_db
 
@@ -52,10 +52,11 @@ def test_status_posted_on_an_older_version_is_refused_with_the_new_state(client,
     assert 'id="stale"' in response.content.decode()
 
 
-def test_resolving_sends_one_survey_to_a_viewer_with_a_working_email(
+def test_resolving_sends_one_survey_to_a_consenting_viewer_with_a_working_email(
     client, agent, django_capture_on_commit_callbacks
 ):
     ticket = workspace_ticket()
+    consent(ticket.viewer, kind="survey", granted=True)
     client.force_login(agent)
     with django_capture_on_commit_callbacks(execute=True):
         response = post(client, "contacts:ticket_resolve", ticket, outcome="answered")
