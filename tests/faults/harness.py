@@ -27,6 +27,9 @@ ROOT = Path(__file__).resolve().parents[2]
 PYTHON = str(ROOT / ".venv" / "bin" / "python")
 CELERY = str(ROOT / ".venv" / "bin" / "celery")
 QUEUES = "default,triage,mail,ocr,reports"
+# The PostgreSQL application_name of every process a test starts (libpq reads PGAPPNAME): the
+# cuts reach these sessions only, not those of a worker another test relies on (CI's).
+APP_NAME = "frt-faults"
 # Statuses of `ingest_email --json` that mean the input was handled: a mail server delivering
 # through the command forgets the message. Anything else (no line, an exit code asking for a
 # retry, a status the contract does not know) means "not kept": the feeder delivers it again.
@@ -96,6 +99,7 @@ def process_env(*, database: str, broker: str, media_root: Path, smtp_port: int)
         EMAIL_PORT=str(smtp_port),
         LOG_LEVEL="WARNING",
         PYTHONUNBUFFERED="1",
+        PGAPPNAME=APP_NAME,
     )
     return env
 
@@ -175,12 +179,15 @@ class Worker:
         self.starts = 0
         self._read = 0  # how far busy() has read the log
         self._in_hand: set[str] = set()
+        self._started_at = 0  # where the log of the current process begins
+        self.deaths: list[str] = []  # restarts by supervise(), and why
 
     def start(self, timeout: float = 60) -> float:
         """Start it and wait until it consumes; returns the seconds that took."""
         began = time.monotonic()
         self.starts += 1
         offset = self.log.stat().st_size if self.log.exists() else 0
+        self._started_at = offset
         with open(self.log, "ab") as out:
             self.proc = subprocess.Popen(
                 [
@@ -218,6 +225,24 @@ class Worker:
             self.stop()
             raise RuntimeError(f"the worker was not ready within {timeout} s: see {self.log}")
         return time.monotonic() - began
+
+    def supervise(self) -> str:
+        """What a process supervisor (systemd, a container's restart policy) does: start the
+        worker again if it died, or if it logged an unrecoverable error and stays on without
+        consuming. Returns why it was restarted ("" when it was fine)."""
+        if self.proc is None:
+            return ""
+        with open(self.log, "rb") as fh:
+            fh.seek(self._started_at)
+            crashed = b"Unrecoverable error" in fh.read()
+        if self.proc.poll() is None and not crashed:
+            return ""
+        why = f"exited ({self.proc.returncode})" if self.proc.poll() is not None else "crashed"
+        _stop_group(self.proc, signal.SIGKILL)
+        self._in_hand.clear()
+        self.deaths.append(why)
+        self.start()
+        return why
 
     def kill(self) -> int:
         """kill -9 of the worker and of its pool processes, as when its machine dies; returns
@@ -431,13 +456,15 @@ class SmtpSink:
 
 
 def cut_database_connections(connection) -> int:
-    """pg_terminate_backend on every session of the test database but this one (the test's
-    control connection): the intake's, the workers'. Returns how many were cut."""
+    """pg_terminate_backend on the test database's sessions of the processes the test started
+    (the intake's, the workers'), never this one (the test's control connection). Returns how
+    many were cut."""
     with connection.cursor() as cursor:
         cursor.execute(
             "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
             "WHERE datname = current_database() AND pid <> pg_backend_pid() "
-            "AND backend_type = 'client backend'"
+            "AND application_name = %s",
+            [APP_NAME],
         )
         return cursor.fetchone()[0]
 
@@ -449,8 +476,8 @@ def database_busy(connection) -> int:
         cursor.execute(
             "SELECT count(*) FROM pg_stat_activity "
             "WHERE datname = current_database() AND pid <> pg_backend_pid() "
-            "AND backend_type = 'client backend' "
-            "AND state IN ('active', 'idle in transaction')"
+            "AND application_name = %s AND state IN ('active', 'idle in transaction')",
+            [APP_NAME],
         )
         return cursor.fetchone()[0]
 

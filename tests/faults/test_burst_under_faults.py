@@ -210,6 +210,7 @@ def burst_under_faults(rig: Rig, scenario: str, faults: list[Fault]) -> dict:
                 fault.started = timezone.now()
                 fault.detail = fault.inject(rig, feeder)
                 fault.ended = timezone.now()
+            rig.worker.supervise()
             feeder.join(timeout=0.1)
     finally:
         feeder.stop()
@@ -220,7 +221,7 @@ def burst_under_faults(rig: Rig, scenario: str, faults: list[Fault]) -> dict:
 
     # The triage catches up with what it was asked; then one sweep for what was lost.
     tickets = Ticket.objects.filter(contacts__message_id__in=_ids(before, burst)).distinct()
-    new_before_sweep = _settle(tickets)
+    new_before_sweep = _settle(tickets, rig)
     swept = int(
         run_django(
             rig.env,
@@ -231,7 +232,10 @@ def burst_under_faults(rig: Rig, scenario: str, faults: list[Fault]) -> dict:
         ).strip()
         or 0
     )
-    wait_until(lambda: not tickets.filter(status=Status.NEW).exists(), timeout=SWEEP_SECONDS)
+    wait_until(
+        lambda: not rig.worker.supervise() and not tickets.filter(status=Status.NEW).exists(),
+        timeout=SWEEP_SECONDS,
+    )
     all_triaged = time.monotonic()
 
     figures = {
@@ -248,6 +252,9 @@ def burst_under_faults(rig: Rig, scenario: str, faults: list[Fault]) -> dict:
             }
             for f in faults
         ],
+        # A worker that died (or stopped consuming after an unrecoverable error) and was
+        # started again by the test, as a process supervisor would.
+        "worker_deaths": rig.worker.deaths,
         "intake_runs": len(feeder.runs),
         "intake_exit_codes": dict(Counter(str(r["exit"]) for r in feeder.runs)),
         "inputs_refed": feeder.refed,
@@ -274,12 +281,14 @@ def _ids(before: list[mails.Mail], burst: mails.Burst) -> list[str]:
     return [m.message_id for m in [*before, *burst.mails]]
 
 
-def _settle(tickets) -> int:
+def _settle(tickets, rig: Rig) -> int:
     """Wait until no ticket is `new`, or their number stays the same for 3 s (what the broker
     lost waits for the sweep); returns how many are left `new`."""
     deadline = time.monotonic() + SETTLE_SECONDS
     last, since = -1, time.monotonic()
     while time.monotonic() < deadline:
+        if rig.worker.supervise():
+            last, since = -1, time.monotonic()
         left = tickets.filter(status=Status.NEW).count()
         if left == 0:
             return 0
