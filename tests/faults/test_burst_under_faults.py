@@ -373,6 +373,11 @@ def check_burst(
         .count()
     )
     quarantined = list(QuarantineItem.objects.values_list("reason", flat=True)[:20])
+    # Each message reported taken in once; its other deliveries (redeliveries, re-feeds of a
+    # run that died after its commit) reported `duplicate`.
+    taken_in = Counter(
+        d.message_id for d in feeder.deliveries if d.kept and d.answers[-1] != "duplicate"
+    )
     sent_twice = {mid: n for mid, n in outbox_sent_counts(smtp).items() if n > 1}
     return {
         "contacts_expected": len(ids),
@@ -389,6 +394,7 @@ def check_burst(
         "quarantine_reasons": sorted(set(quarantined)),
         "undelivered": sum(1 for d in feeder.deliveries if not d.kept),
         "first_deliveries_misreported_duplicate": len(feeder.misreported),
+        "reported_taken_in_twice": sum(1 for n in taken_in.values() if n > 1),
         "sent_twice": len(sent_twice),
     }
 
@@ -403,6 +409,7 @@ def assert_nothing_lost_nor_doubled(figures: dict, rig: Rig) -> None:
     assert figures["never_triaged"] == 0, f"tickets never triaged: {figures}"
     assert figures["triaged_more_than_once"] == 0, f"tickets triaged twice: {figures}"
     assert figures["left_new_after_sweep"] == 0, f"left `new` after one sweep: {figures}"
+    assert figures["reported_taken_in_twice"] == 0, f"a redelivery not `duplicate`: {figures}"
     assert figures["sent_twice"] == 0, f"a message sent twice: {figures}"
     assert figures["quarantined"] == 0, f"valid mail quarantined by a fault: {figures}"
     if figures["first_deliveries_misreported_duplicate"]:
