@@ -31,6 +31,8 @@ urlpatterns = [
     path("", include("replies.urls")),
     # The public satisfaction survey (signed links, no login).
     path("", include("satisfaction.urls")),
+    # Viewers' data rights and retention (staff under /privacy/), signed links under /donnees/.
+    path("", include("privacy.urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
     path("api/redoc/", SpectacularRedocView.as_view(url_name="schema"), name="api-redoc"),
