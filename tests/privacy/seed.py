@@ -299,10 +299,10 @@ def seed_viewer(*, staff, mediator, when=None) -> Seeded:
     _file(quarantined.raw_file, "q.eml", f"From: {EMAIL}\n\n{LAST}", files)
     ConsentRenewal.objects.create(viewer=viewer, expires_on=timezone.localdate(), email=EMAIL)
     audit_record(actor=staff, action="contact.raw", obj=c1)
-    LogEntry.objects.log_action(
-        user_id=staff.pk,
-        content_type_id=ContentType.objects.get_for_model(Viewer).pk,
-        object_id=viewer.pk,
+    LogEntry.objects.create(
+        user=staff,
+        content_type=ContentType.objects.get_for_model(Viewer),
+        object_id=str(viewer.pk),
         object_repr=str(viewer),
         action_flag=CHANGE,
         change_message=f"Changed last_name to {LAST}",
