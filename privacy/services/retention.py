@@ -205,7 +205,9 @@ def _step_audit(now, days, cursor, batch, dry_run) -> StepResult:
     with transaction.atomic():
         if connection.vendor == "postgresql":
             with connection.cursor() as c:
-                c.execute("SELECT set_config('crm.audit_purge_before', %s, true)", [cutoff])
+                c.execute(
+                    "SELECT set_config('crm.audit_purge_before', %s, true)", [cutoff.isoformat()]
+                )
         ids = list(todo.order_by("pk").values_list("pk", flat=True)[:batch])
         # The audit queryset refuses deletes on purpose; this purge is the sanctioned one.
         models.QuerySet.delete(AuditEvent.objects.filter(pk__in=ids))

@@ -24,6 +24,7 @@ from contacts.models import (
 from privacy.models import ConsentRenewal, HoldKind, LegalHold, RetentionRule, RetentionRun
 from privacy.services.retention import retention_run
 from tests.factories import ContactFactory, TicketFactory, ViewerFactory
+from tests.markers import requires_postgres
 
 pytestmark = pytest.mark.django_db
 
@@ -126,34 +127,30 @@ def test_quarantined_inputs_lose_their_raw_file_after_thirty_days(
 
 
 def test_audit_lines_older_than_five_years_are_purged():
-    from django.db import models
+    from django.db import connection
 
-    event = AuditEvent.objects.create(action="old", object_type="t", object_id="1")
-    # `at` is set on insert: age the line the way the purge is allowed to see it.
-    models.QuerySet.update(
-        AuditEvent.objects.filter(pk=event.pk), at=timezone.now() - 6 * YEAR
-    ) if _sqlite() else _age_on_postgres(event.pk, 6 * YEAR)
+    # `at` is set on insert by the ORM: an old line is written the way a past insert left it.
+    with connection.cursor() as c:
+        c.execute(
+            "INSERT INTO accounts_auditevent (at, action, object_type, object_id, object_repr, "
+            "data) VALUES (%s, 'old', 't', '1', '', '{}')",
+            [timezone.now() - 6 * YEAR],
+        )
     kept = AuditEvent.objects.create(action="new", object_type="t", object_id="2")
     run = retention_run()
     assert run.progress["audit"]["done"] == 1
     assert list(AuditEvent.objects.filter(action__in=["old", "new"])) == [kept]
 
 
-def _sqlite() -> bool:
-    from django.db import connection
+@requires_postgres
+def test_outside_the_purge_the_audit_log_stays_append_only():
+    from django.db import DatabaseError, connection, transaction
 
-    return connection.vendor == "sqlite"
-
-
-def _age_on_postgres(pk, age):
-    from django.db import connection
-
-    with connection.cursor() as c:
-        c.execute("ALTER TABLE accounts_auditevent DISABLE TRIGGER accounts_auditevent_append_only")
-        c.execute(
-            "UPDATE accounts_auditevent SET at = %s WHERE id = %s", [timezone.now() - age, pk]
-        )
-        c.execute("ALTER TABLE accounts_auditevent ENABLE TRIGGER accounts_auditevent_append_only")
+    event = AuditEvent.objects.create(action="x", object_type="t", object_id="1")
+    with pytest.raises(DatabaseError), transaction.atomic(), connection.cursor() as c:
+        c.execute("DELETE FROM accounts_auditevent WHERE id = %s", [event.pk])
+    with pytest.raises(DatabaseError), transaction.atomic(), connection.cursor() as c:
+        c.execute("UPDATE accounts_auditevent SET action = 'y' WHERE id = %s", [event.pk])
 
 
 def test_a_consenting_viewer_is_asked_once_to_renew_a_month_before_expiry(
