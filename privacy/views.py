@@ -11,7 +11,6 @@ import csv
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied
 from django.http import FileResponse, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
@@ -386,8 +385,3 @@ def run_detail(request: HttpRequest, pk: int) -> HttpResponse:
 @require_GET
 def register_page(request: HttpRequest) -> HttpResponse:
     return render(request, "privacy/register.html", selectors.register(user=request.user))
-
-
-def permission_denied_if_not(user, action: str) -> None:
-    if not policy.can(user, action):
-        raise PermissionDenied

@@ -199,8 +199,13 @@ ERASURE_PLAN: tuple[Entry, ...] = (
             "body_html": "",
             "sender_address": "",
             "raw_sha256": "",
+            # No message can thread onto the erased history any more: a new email from the
+            # same person starts a new ticket with a new viewer.
+            "message_id": None,
+            "in_reply_to": "",
+            "references": "",
         },
-        redact=("delivery_error", "meta", "message_id", "in_reply_to", "references"),
+        redact=("delivery_error", "meta"),
         files=("raw_file",),
         why="both directions: the viewer's messages and the replies addressed to them",
     ),

@@ -26,7 +26,6 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 
 from django.conf import settings
-from django.core.files.storage import default_storage
 from django.db import connection, models, transaction
 from django.db.models import Exists, OuterRef, Q, Subquery
 from django.utils import timezone
@@ -321,7 +320,3 @@ def retention_rule_update(*, rule: RetentionRule, days: int | None, note: str, b
         actor=by, action="privacy.retention_rule", obj=rule, data={"from": old, "to": days}
     )
     return rule
-
-
-def storage_exists(name: str) -> bool:
-    return bool(name) and default_storage.exists(name)

@@ -21,6 +21,12 @@ from privacy.models import PrivacyRequest
 from tests.e2e.conftest import new_page, shot  # noqa: F401 (the fixture, shared login helper)
 from tests.markers import requires_chromium
 
+
+@pytest.fixture
+def browser_page(new_page):  # noqa: F811 (the e2e helper that logs in, shared)
+    return new_page
+
+
 pytestmark = [
     pytest.mark.e2e,
     requires_chromium,
@@ -42,7 +48,7 @@ MESSAGE = (
 
 
 def test_a_gdpr_request_from_email_to_access_file_and_two_person_erasure(
-    new_page,
+    browser_page,
     live_server,
     manager,
     admin_user,
@@ -58,7 +64,7 @@ def test_a_gdpr_request_from_email_to_access_file_and_two_person_erasure(
     ticket = Ticket.objects.get(contacts__message_id="rgpd-e2e-1@exemple-prive.fr")
     assert "rgpd" in ticket.tags, ticket.triage_explanation
 
-    page = new_page(manager)
+    page = browser_page(manager)
     page.goto(f"{live_server.url}/privacy/")
     shot(page, "privacy-01-requests")
     page.click(f"a[href$='?ticket={ticket.pk}']")
@@ -86,7 +92,7 @@ def test_a_gdpr_request_from_email_to_access_file_and_two_person_erasure(
     assert not page.locator("#erasure-confirm").count()  # not by the one who asked
     shot(page, "privacy-04-erasure-requested")
 
-    second = new_page(admin_user)
+    second = browser_page(admin_user)
     second.goto(f"{live_server.url}/privacy/requests/{erasure.pk}/")
     second.click("#erasure-confirm")
     second.wait_for_load_state()
