@@ -350,14 +350,16 @@ def _former_values(viewer_ids: list[int]) -> list[str]:
     return [v for v in values if v not in {"M.", "Mme", "FR", "private"}]
 
 
-def erasure_target(*, viewer_id: int) -> Target:
-    """The viewer, every viewer merged into them (their rows share the same history), and the
-    ids and identifying values the plan needs."""
+def erasure_target(*, viewer_id: int | None = None, viewer_ids: list[int] = ()) -> Target:
+    """The viewer (or viewers: the retention run erases a batch at once), every viewer merged
+    into them (their rows share the same history), and the ids and identifying values the plan
+    needs. A batch's values form one pattern: redacting one erased viewer's name in another's
+    texts changes nothing that is kept."""
     from contacts.models import CallRecord, Contact, Ticket, Viewer, ViewerEmail, ViewerPhone
     from mediation.models import CaseTicket
 
-    ids = [viewer_id]
-    frontier = [viewer_id]
+    ids = [viewer_id] if viewer_id is not None else list(viewer_ids)
+    frontier = list(ids)
     while frontier:
         frontier = list(
             Viewer.objects.filter(merged_into_id__in=frontier)
@@ -505,6 +507,37 @@ class ErasureReport:
     seconds: float
 
 
+def _anonymise(viewer_ids: list[int], *, by, reason: str, request=None) -> ErasureReport:
+    """Apply the plan to these (locked, unblocked) viewers; call inside a transaction."""
+    from accounts.services import audit_record
+
+    started = time.monotonic()
+    target = erasure_target(viewer_ids=viewer_ids)
+    _allow_audit_redaction()
+    counts: dict[str, int] = {}
+    doomed: list[str] = []
+    for entry in ERASURE_PLAN:
+        _apply(entry, target, counts, doomed)
+    for pk in viewer_ids:
+        audit_record(
+            actor=by,
+            action="privacy.erasure",
+            object_type="contacts.viewer",
+            object_id=pk,
+            data={"reason": reason, "viewers": target.viewer_ids, "counts": counts}
+            if len(viewer_ids) == 1
+            else {"reason": reason, "batch": len(viewer_ids)},
+            request=request,
+        )
+    transaction.on_commit(lambda: _delete_files(doomed))
+    return ErasureReport(
+        viewer_ids=target.viewer_ids,
+        counts=counts,
+        files=len(doomed),
+        seconds=time.monotonic() - started,
+    )
+
+
 def viewer_anonymise(*, viewer_id: int, by=None, reason: str, request=None) -> ErasureReport:
     """Erase the viewer's personal data everywhere the plan knows, in one transaction (the
     viewer row locked first), and audit it with the counts only. Files leave the store once
@@ -514,33 +547,48 @@ def viewer_anonymise(*, viewer_id: int, by=None, reason: str, request=None) -> E
     Idempotent: erasing an anonymised viewer again finds nothing left to change. Callers check
     who may ask (`privacy.services.requests.erasure_confirm`, the retention run).
     """
-    from accounts.services import audit_record
     from contacts.models import Viewer
 
-    started = time.monotonic()
     with transaction.atomic():
         viewer = Viewer.objects.select_for_update().get(pk=viewer_id)
-        target = erasure_target(viewer_id=viewer.pk)
-        blockers = erasure_blockers(viewer_id=viewer.pk, target=target)
+        blockers = erasure_blockers(viewer_id=viewer.pk)
         if blockers:
             raise ErasureBlocked(blockers)
-        _allow_audit_redaction()
-        counts: dict[str, int] = {}
-        doomed: list[str] = []
-        for entry in ERASURE_PLAN:
-            _apply(entry, target, counts, doomed)
-        audit_record(
-            actor=by,
-            action="privacy.erasure",
-            object_type="contacts.viewer",
-            object_id=viewer.pk,
-            data={"reason": reason, "viewers": target.viewer_ids, "counts": counts},
-            request=request,
+        return _anonymise([viewer.pk], by=by, reason=reason, request=request)
+
+
+def viewers_anonymise(*, viewer_ids: list[int], reason: str) -> tuple[list[int], list[int]]:
+    """The retention run's batch: erase these viewers in one transaction, skipping those the
+    law keeps (open mediation case, hold). Returns (erased ids, skipped ids)."""
+    from contacts.models import Viewer
+    from mediation.models import CaseStatus, CaseTicket
+
+    from ..models import LegalHold
+
+    with transaction.atomic():
+        ids = list(
+            Viewer.objects.select_for_update()
+            .filter(pk__in=viewer_ids, is_anonymised=False)
+            .order_by("pk")
+            .values_list("pk", flat=True)
         )
-        transaction.on_commit(lambda: _delete_files(doomed))
-    return ErasureReport(
-        viewer_ids=target.viewer_ids,
-        counts=counts,
-        files=len(doomed),
-        seconds=time.monotonic() - started,
-    )
+        held = set(
+            LegalHold.objects.filter(viewer_id__in=ids, lifted_at__isnull=True).values_list(
+                "viewer_id", flat=True
+            )
+        )
+        in_case = set(
+            CaseTicket.objects.filter(
+                ticket__viewer_id__in=ids, case__status=CaseStatus.OPEN
+            ).values_list("ticket__viewer_id", flat=True)
+        )
+        # A viewer merged into another goes with it; its own case or hold blocks the batch's
+        # member it belongs to (checked one by one, rare).
+        merged = Viewer.objects.filter(merged_into_id__in=ids).values_list(
+            "merged_into_id", flat=True
+        )
+        blocked = held | in_case | {pk for pk in set(merged) if erasure_blockers(viewer_id=pk)}
+        todo = [pk for pk in ids if pk not in blocked]
+        if todo:
+            _anonymise(todo, by=None, reason=reason)
+    return todo, sorted(blocked)

@@ -186,3 +186,22 @@ def test_the_command_prints_what_a_dry_run_would_do():
     report = json.loads(out.getvalue())
     assert report["dry_run"] is True and report["viewers"]["found"] == 1
     assert not Viewer.objects.filter(is_anonymised=True).exists()
+
+
+def test_a_viewer_in_an_open_mediation_case_is_skipped_and_the_batch_goes_on(mediator):
+    from mediation.models import Case, CaseTicket
+
+    kept = viewer_last_seen(4 * YEAR)
+    gone = viewer_last_seen(4 * YEAR)
+    case = Case.objects.create(
+        reference="MED-2026-0001",
+        title="x",
+        desk="news",
+        origin="mediator",
+        due_on=timezone.localdate(),
+    )
+    CaseTicket.objects.create(case=case, ticket=kept.tickets.get())
+    run = retention_run()
+    assert run.progress["viewers"]["skipped"] == 1 and run.progress["viewers"]["done"] == 1
+    assert not Viewer.objects.get(pk=kept.pk).is_anonymised
+    assert Viewer.objects.get(pk=gone.pk).is_anonymised
