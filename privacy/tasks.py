@@ -10,7 +10,10 @@ from celery import shared_task
 def build_access_file(self, request_id: int) -> None:
     from .services.access import access_file_build
 
-    access_file_build(request_id=request_id)
+    try:
+        access_file_build(request_id=request_id)
+    except OSError as exc:  # the file store or the PDF renderer's fonts: try again later
+        raise self.retry(exc=exc) from exc
 
 
 @shared_task(acks_late=True)
