@@ -104,6 +104,8 @@ INSTALLED_APPS = [
     "replies",
     "reporting",
     "outbox",
+
+    "privacy",
 ]
 
 MIDDLEWARE = [
@@ -405,6 +407,8 @@ CELERY_TASK_ROUTES = {
     "replies.tasks.*": {"queue": "mail"},
     "satisfaction.tasks.send_*": {"queue": "mail"},
     "outbox.tasks.*": {"queue": "mail"},
+
+    "privacy.tasks.*": {"queue": "reports"},
 }
 CELERY_TIMEZONE = TIME_ZONE
 # The task that triages a new ticket (routing), named here so `contacts` need not import it.
@@ -446,6 +450,24 @@ CELERY_BEAT_SCHEDULE["reporting-refresh-rollups"] = {
 CELERY_BEAT_SCHEDULE["reporting-reconcile-rollups"] = {
     "task": "reporting.tasks.reconcile_rollups",
     "schedule": crontab(minute=15, hour=3),
+}
+
+# --- personal data (privacy) --------------------------------------------------------------------
+
+# Who the viewers' data is kept by, as the access file and the register name it.
+PRIVACY_CONTROLLER = (
+    env_str("PRIVACY_CONTROLLER")
+    or "France Télévisions — service des relations avec les téléspectateurs"
+)
+# An address that also takes unsubscribe requests (List-Unsubscribe mailto); empty: link only.
+PRIVACY_UNSUBSCRIBE_MAILTO = env_str("PRIVACY_UNSUBSCRIBE_MAILTO", "")
+# The nightly retention run: rows per transaction, and seconds per slice of the task (each
+# slice enqueues the next one until the run is done).
+PRIVACY_RETENTION_BATCH = env_int("PRIVACY_RETENTION_BATCH", 1000, minimum=1)
+PRIVACY_RETENTION_SLICE_SECONDS = env_int("PRIVACY_RETENTION_SLICE_SECONDS", 180, minimum=1)
+CELERY_BEAT_SCHEDULE["privacy-retention-nightly"] = {
+    "task": "privacy.tasks.retention_nightly",
+    "schedule": crontab(minute=30, hour=2),
 }
 
 # --- triage and SLA (routing) -------------------------------------------------------------------

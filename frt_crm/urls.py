@@ -53,6 +53,9 @@ urlpatterns = [
     path("", include("satisfaction.urls")),
     # The managers' outbox page (/outbox/): messages deferred, failed, recent; retry.
     path("", include("outbox.urls")),
+
+    # Viewers' data rights and retention (staff under /privacy/), signed links under /donnees/.
+    path("", include("privacy.urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
     # ReDoc injects style elements before it can take a nonce and searches in a blob: worker:

@@ -158,10 +158,13 @@ def viewer_update(
     sender_kind: str | None = None,
     emails: list[str] | None = None,
     phones: list[str] | None = None,
+    source: str = "staff",
     request=None,
 ) -> Viewer:
     """Change a viewer's details (and, when given, their emails and phones: the list replaces
-    the current one, its first entry becoming the primary). Audited with what changed.
+    the current one, its first entry becoming the primary). Audited with what changed and its
+    source (GDPR art. 16: who asked for the rectification — "staff" by default, or e.g.
+    "viewer:letter", "viewer:phone").
 
     Requires `change` on viewers. Invalid phone numbers are dropped.
     """
@@ -190,7 +193,11 @@ def viewer_update(
     if changed:
         viewer_refresh_search_text(viewer=locked)
         audit_record(
-            actor=by, action="viewer.update", obj=locked, data={"changed": changed}, request=request
+            actor=by,
+            action="viewer.update",
+            obj=locked,
+            data={"changed": changed, "source": (source or "staff").strip()[:100]},
+            request=request,
         )
     return locked
 
@@ -236,6 +243,44 @@ def viewer_consent_record(
         request=request,
     )
     return consent
+
+
+def viewer_consent_withdraw(*, viewer: Viewer, kinds, source: str, by=None, request=None):
+    """Withdraw these consents (a statement of withdrawal per kind, the history kept).
+
+    With `by` (staff acting on the viewer's objection) the `change` permission is required;
+    without, it is the viewer's own act through a signed unsubscribe link (the caller checked
+    the link). Audited with its source. Returns the statements recorded.
+    """
+    from accounts.services import audit_record
+
+    from ..models import ConsentKind, ViewerConsent
+
+    if by is not None:
+        _require_viewer(by, "change", viewer)
+    unknown = [k for k in kinds if k not in ConsentKind.values]
+    if unknown:
+        raise ValueError(f"unknown consents {unknown!r}")
+    source = (source or "").strip()[:100] or "viewer"
+    rows = [
+        ViewerConsent(
+            viewer=viewer,
+            kind=kind,
+            granted=False,
+            source=source,
+            recorded_by=by if getattr(by, "is_authenticated", False) else None,
+        )
+        for kind in dict.fromkeys(kinds)
+    ]
+    ViewerConsent.objects.bulk_create(rows)
+    audit_record(
+        actor=by,
+        action="viewer.consent_withdraw",
+        obj=viewer,
+        data={"kinds": list(dict.fromkeys(kinds)), "source": source},
+        request=request,
+    )
+    return rows
 
 
 MERGE_ACTION = "viewer.merge"
