@@ -90,7 +90,6 @@ INSTALLED_APPS = [
     "drf_spectacular_sidecar",
     "django_htmx",
     "csp",
-
     # Sign-in: lock-out after repeated failures, and the second factor (TOTP, recovery codes).
     "axes",
     "django_otp",
@@ -104,7 +103,6 @@ INSTALLED_APPS = [
     "replies",
     "reporting",
     "outbox",
-
     "privacy",
 ]
 
@@ -407,7 +405,6 @@ CELERY_TASK_ROUTES = {
     "replies.tasks.*": {"queue": "mail"},
     "satisfaction.tasks.send_*": {"queue": "mail"},
     "outbox.tasks.*": {"queue": "mail"},
-
     "privacy.tasks.*": {"queue": "reports"},
 }
 CELERY_TIMEZONE = TIME_ZONE
@@ -565,7 +562,6 @@ LOGGING = {
         "django.db.backends": {"level": "WARNING"},
         "django.request": {"filters": ["refusals"]},
         "django.security": {"filters": ["refusals"]},
-
         # django-axes logs every sign-in at INFO; failures and lock-outs are WARNING.
         "axes": {"level": "WARNING"},
     },

@@ -53,7 +53,6 @@ urlpatterns = [
     path("", include("satisfaction.urls")),
     # The managers' outbox page (/outbox/): messages deferred, failed, recent; retry.
     path("", include("outbox.urls")),
-
     # Viewers' data rights and retention (staff under /privacy/), signed links under /donnees/.
     path("", include("privacy.urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),

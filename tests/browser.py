@@ -60,6 +60,7 @@ def watch(browser) -> list[str]:
     browser.new_page = watched_page
     return problems
 
+
 def totp_code(device) -> str:
     """The code the user's authenticator app shows now."""
     from django_otp.oath import TOTP
