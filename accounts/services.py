@@ -11,7 +11,6 @@ from typing import Any
 from django.conf import settings
 from django.contrib.auth.tokens import default_token_generator
 from django.core.exceptions import PermissionDenied
-from django.core.mail import send_mail
 from django.db import models, transaction
 from django.http import HttpRequest
 from django.urls import reverse
@@ -79,22 +78,23 @@ def audit_record(
 def account_email_send(*, to: Iterable[User], subject: str, body: str) -> None:
     """Email staff about their own access (role, scope, team, reset link, approvals).
 
-    The one place that sends the accounts app's mail. Sent once the current transaction
-    commits (nothing is announced that was rolled back); a failed send is logged and never
-    undoes nor breaks the action that caused it.
+    The one place that writes the accounts app's mail: one outbox message per address, in the
+    caller's transaction (nothing is announced that was rolled back), delivered with retries;
+    an SMTP server that is down or refuses never undoes nor breaks the action that caused it.
     """
+    from outbox.models import MessageKind
+    from outbox.services import message_enqueue
+
     addresses = sorted({u.email for u in to if u.email})
-    if not addresses:
-        return
-
-    def send() -> None:
-        for address in addresses:
-            try:
-                send_mail(subject, body, settings.DEFAULT_FROM_EMAIL, [address])
-            except Exception:  # SMTP down, refused address…: the action stands
-                logger.warning("account email to %s not sent: %s", address, subject, exc_info=True)
-
-    transaction.on_commit(send)
+    for address in addresses:
+        message_enqueue(
+            kind=MessageKind.ACCOUNT,
+            to=address,
+            subject=subject,
+            body_text=body,
+            from_email=settings.DEFAULT_FROM_EMAIL,
+            headers={"Auto-Submitted": "auto-generated"},
+        )
 
 
 def _role_label(role: str) -> str:

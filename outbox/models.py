@@ -31,6 +31,8 @@ class MessageKind(models.TextChoices):
     COMMENT_REMINDER = "rfc_reminder", _("Reminder of a request for comment")
     COMMENT_CONFIRMATION = "comment_confirm", _("Confirmation of a comment")
     SLA_ALERT = "sla_alert", _("SLA alert to team leads")
+    ACCOUNT = "account", _("Staff access notice")
+    CONSENT_RENEWAL = "consent_renewal", _("Request to renew a consent")
 
 
 class MessageState(models.TextChoices):

@@ -178,5 +178,38 @@ _add(
     "reporting.rollupstate.name",
     "reporting.rollupstate.id_marks",
 )
+_add(
+    "staff security records (sign-in attempts, second factors, role requests): staff data, "
+    "not viewers'; sign-in forms are for staff only",
+    "axes.accessfailurelog.user_agent",
+    "axes.accessfailurelog.username",
+    "axes.accessfailurelog.http_accept",
+    "axes.accessfailurelog.path_info",
+    "axes.accessattempt.user_agent",
+    "axes.accessattempt.username",
+    "axes.accessattempt.http_accept",
+    "axes.accessattempt.path_info",
+    "axes.accessattempt.get_data",
+    "axes.accessattempt.post_data",
+    "axes.accesslog.user_agent",
+    "axes.accesslog.username",
+    "axes.accesslog.http_accept",
+    "axes.accesslog.path_info",
+    "axes.accesslog.session_hash",
+    "otp_totp.totpdevice.name",
+    "otp_totp.totpdevice.key",
+    "otp_static.staticdevice.name",
+    "otp_static.statictoken.token",
+    "accounts.rolegrantrequest.role",
+    "accounts.rolegrantrequest.status",
+    "accounts.rolegrantrequest.reason",
+)
+_add(
+    "the outbox's codes and the product's own sender addresses (the brands')",
+    "outbox.outboxmessage.kind",
+    "outbox.outboxmessage.state",
+    "outbox.outboxmessage.failure",
+    "outbox.outboxmessage.from_email",
+)
 # Django's own tables that never hold viewers' data (sessions hold staff logins only).
 IGNORED_APPS = frozenset({"auth", "contenttypes", "sessions", "authtoken"})

@@ -132,6 +132,7 @@ def survey_email_enqueue(*, survey: Survey, to: str) -> None:
     """The survey's email (its signed link) as a message of the outbox."""
     from outbox.models import MessageKind
     from outbox.services import message_enqueue
+    from privacy.services.consent import unsubscribe_headers, unsubscribe_url
     from replies.services import brand_sender
 
     ticket = survey.ticket
@@ -141,6 +142,7 @@ def survey_email_enqueue(*, survey: Survey, to: str) -> None:
         "ticket": ticket,
         "brand": ticket.brand,
         "url": survey_url(survey=survey),
+        "unsubscribe_url": unsubscribe_url(viewer=ticket.viewer, purpose="survey"),
     }
     with translation.override("fr"):
         text = render_to_string("emails/survey.txt", context)
@@ -152,7 +154,13 @@ def survey_email_enqueue(*, survey: Survey, to: str) -> None:
         body_text=text,
         body_html=html,
         from_email=formataddr((name, address)),
-        headers={"Auto-Submitted": "auto-generated", "X-FRT-Ticket": ticket.reference},
+        headers={
+            "Auto-Submitted": "auto-generated",
+            "X-FRT-Ticket": ticket.reference,
+            # RFC 2369 / RFC 8058: the mail client's one-click "unsubscribe" withdraws the
+            # viewer's consent to surveys, without login.
+            **unsubscribe_headers(viewer=ticket.viewer, purpose="survey"),
+        },
         ticket=ticket,
         cause=survey,
     )

@@ -10,7 +10,6 @@ from urllib.parse import quote
 
 from django.conf import settings
 from django.core import signing
-from django.core.mail import EmailMessage
 from django.db import IntegrityError, transaction
 from django.template.loader import render_to_string
 from django.urls import reverse
@@ -110,9 +109,13 @@ def unsubscribe(*, token: str, request=None) -> tuple:
 # --- renewal of marketing consent before the data expires --------------------------------------
 
 
-def consent_renewal_email(*, viewer, email: str, expires_on: date) -> EmailMessage:
-    """The email asking a viewer to renew their consent to invitations before their data is
-    erased (the one place it is written; the lead sends it through the outbox)."""
+def consent_renewal_email(*, viewer, email: str, expires_on: date):
+    """Write, in the caller's transaction, the outbox message asking a viewer to renew their
+    consent to invitations before their data is erased, with its one-click unsubscribe
+    headers (RFC 8058) and link. Returns the outbox message."""
+    from outbox.models import MessageKind
+    from outbox.services import message_enqueue
+
     with override(viewer.language or "fr"):
         context = {
             "viewer": viewer,
@@ -122,24 +125,30 @@ def consent_renewal_email(*, viewer, email: str, expires_on: date) -> EmailMessa
         }
         subject = _("Would you like to keep hearing from us?")
         body = render_to_string("privacy/email_consent_renewal.txt", context)
-    return EmailMessage(
+    return message_enqueue(
+        kind=MessageKind.CONSENT_RENEWAL,
+        to=email,
         subject=subject,
-        body=body,
-        to=[email],
-        headers=unsubscribe_headers(viewer=viewer, purpose="marketing"),
+        body_text=body,
+        from_email=settings.DEFAULT_FROM_EMAIL,
+        headers={
+            "Auto-Submitted": "auto-generated",
+            **unsubscribe_headers(viewer=viewer, purpose="marketing"),
+        },
+        cause=viewer,
     )
 
 
 def consent_renewal_request(*, viewer, email: str, expires_on: date) -> ConsentRenewal | None:
     """Ask once per viewer and expiry date: the unique constraint makes a second run a no-op.
-    The email leaves after the transaction commits. None when already asked."""
+    The email is written to the outbox in the same transaction and leaves after it commits.
+    None when already asked."""
     try:
         with transaction.atomic():
             renewal = ConsentRenewal.objects.create(
                 viewer=viewer, expires_on=expires_on, email=email
             )
+            consent_renewal_email(viewer=viewer, email=email, expires_on=expires_on)
     except IntegrityError:
         return None
-    message = consent_renewal_email(viewer=viewer, email=email, expires_on=expires_on)
-    transaction.on_commit(lambda: message.send(fail_silently=True), robust=True)
     return renewal

@@ -20,7 +20,9 @@ Kinds of entry:
   emails, phones, in their usual spellings);
 - `files`: the stored files (raw MIME, scans, attachments, exports) are deleted from the
   storage once the transaction commits, and the field emptied;
-- `delete`: rows that are nothing but personal data (emails, phones).
+- `delete`: rows that are nothing but personal data (emails, phones);
+- `erase_keys`: in JSON fields, the values of these keys, at any depth, become `ERASED`
+  whatever they are (the names of attachments the intake refused, listed on the contact).
 """
 
 from __future__ import annotations
@@ -99,6 +101,8 @@ class Entry:
     delete: bool = False
     # Another filter applied only to `replace` (e.g. empty comments stay empty).
     replace_where: Q | None = None
+    # JSON field → keys whose values are erased wherever they appear in it.
+    erase_keys: dict[str, tuple[str, ...]] = field(default_factory=dict)
     why: str = ""
 
 
@@ -125,6 +129,37 @@ def _audit(t: Target) -> Q:
         | Q(object_type="contacts.contact", object_id__in=[str(i) for i in t.contact_ids])
         | Q(object_type="mediation.case", object_id__in=[str(i) for i in t.case_ids])
     )
+
+
+def _outbox(t: Target) -> Q:
+    """The outbox's messages to the viewer: replies and acknowledgements (their contact),
+    surveys (their ticket), consent renewals (the viewer), confirmations of their comments."""
+    from django.contrib.contenttypes.models import ContentType
+
+    from mediation.models import OpinionComment
+
+    def caused_by(model: str, ids: list[int]) -> Q:
+        ct = ContentType.objects.get_for_model(apps.get_model(model))
+        return Q(cause_type=ct, cause_id__in=list(ids))
+
+    comments = OpinionComment.objects.filter(email__in=t.emails).values_list("pk", flat=True)
+    return (
+        Q(contact_id__in=t.contact_ids)
+        | Q(ticket_id__in=t.ticket_ids)
+        | caused_by("contacts.Viewer", t.viewer_ids)
+        | caused_by("mediation.OpinionComment", comments)
+    )
+
+
+def _erase_keys(value: Any, keys: tuple[str, ...]) -> Any:
+    if isinstance(value, list):
+        return [_erase_keys(v, keys) for v in value]
+    if isinstance(value, dict):
+        return {
+            k: (ERASED if k in keys and v not in ("", None) else _erase_keys(v, keys))
+            for k, v in value.items()
+        }
+    return value
 
 
 def _admin_log(t: Target) -> Q:
@@ -207,7 +242,26 @@ ERASURE_PLAN: tuple[Entry, ...] = (
         },
         redact=("delivery_error", "meta"),
         files=("raw_file",),
+        # The parts the intake refused are listed by name in `meta` (and forwarded messages'
+        # parts): a file name is the viewer's free text.
+        erase_keys={"meta": ("filename",)},
         why="both directions: the viewer's messages and the replies addressed to them",
+    ),
+    Entry(
+        "outbox.OutboxMessage",
+        _outbox,
+        replace={
+            "recipients": [],
+            "reply_to": "",
+            "subject": ERASED,
+            "body_text": ERASED,
+            "body_html": "",
+        },
+        # Threading headers and SMTP answers quote the viewer's addresses; the Message-ID of
+        # a reply may carry the one the viewer's mail had. Kind, state, dates stay (the
+        # managers' page and the delivery figures).
+        redact=("headers", "last_answer", "message_id"),
+        why="every message sent to the viewer, whatever its state",
     ),
     Entry(
         "contacts.Attachment",
@@ -482,6 +536,14 @@ def _apply(entry: Entry, target: Target, counts: dict[str, int], doomed: list[st
                 **{n: getattr(row, n) for n in entry.redact},
             )
         touched = max(touched, len(changed))
+    for name, keys in entry.erase_keys.items():
+        changed_rows = 0
+        for pk, old in rows.exclude(**{name: None}).values_list("pk", name):
+            new = _erase_keys(old, keys)
+            if new != old:
+                _update(model._base_manager.filter(pk=pk), **{name: new})
+                changed_rows += 1
+        touched = max(touched, changed_rows)
     if entry.replace:
         replace_rows = rows if entry.replace_where is None else rows.filter(entry.replace_where)
         touched = max(touched, _update(replace_rows, **entry.replace))

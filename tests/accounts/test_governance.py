@@ -24,6 +24,7 @@ from accounts.services import (
     user_access_change,
     user_access_errors,
 )
+from outbox.models import MessageKind, MessageState, OutboxMessage
 from tests.browser import PASSWORD
 from tests.factories import TicketFactory, UserFactory, brand
 
@@ -273,6 +274,9 @@ def test_a_failed_email_never_breaks_the_change(
         account_email_send(to=[newcomer], subject="x", body="y")
     newcomer.refresh_from_db()
     assert newcomer.role == Role.AGENT
+    # The messages wait in the outbox for the next attempt instead of being lost.
+    rows = OutboxMessage.objects.filter(kind=MessageKind.ACCOUNT)
+    assert rows.count() == 2 and {r.state for r in rows} == {MessageState.DEFERRED}
 
 
 def test_an_administrator_sends_a_reset_link_that_works_once(
@@ -288,6 +292,8 @@ def test_an_administrator_sends_a_reset_link_that_works_once(
     assert AuditEvent.objects.filter(action="user.password_reset_sent").exists()
     (message,) = mail.outbox
     assert message.to == ["newcomer@example.fr"]
+    (row,) = OutboxMessage.objects.filter(kind=MessageKind.ACCOUNT)
+    assert row.state == MessageState.SENT and row.recipients == ["newcomer@example.fr"]
     path = re.search(r"https?://[^/]+(/reset/\S+/)", message.body).group(1)
     client.logout()
     landing = client.get(path, follow=True)

@@ -1,7 +1,9 @@
 """A burst of French viewer mail taken in through `ingest_email` while a fault is injected —
 the worker killed with SIGKILL and restarted, the broker restarted empty, the database's
 connections cut — then one stalled-ticket sweep: nothing lost, nothing doubled, every ticket
-triaged exactly once, none left `new`.
+triaged exactly once, none left `new`. Web-form submissions run alongside the burst, so the
+outbox carries their acknowledgements through the same faults: after one outbox sweep each is
+received by the test's SMTP server exactly once (by Message-ID).
 
 Run on PostgreSQL (CI's PostgreSQL + Redis pass); each test starts its own Redis (on a port of
 its own, never the machine's 6379) and its own Celery worker on pytest-django's database:
@@ -15,8 +17,10 @@ var/ci/faults.json.
 
 from __future__ import annotations
 
+import json
 import os
 import random
+import threading
 import time
 from collections import Counter
 from collections.abc import Callable
@@ -25,7 +29,7 @@ from datetime import datetime
 
 import pytest
 from django.db import connection
-from django.db.models import Count, Min
+from django.db.models import Count, Max, Min
 from django.utils import timezone
 
 from contacts.models import (
@@ -39,6 +43,7 @@ from contacts.models import (
     TicketEventKind,
     ViewerEmail,
 )
+from outbox.models import MessageKind, OutboxMessage
 from tests.faults import mails
 from tests.faults.conftest import Rig
 from tests.faults.harness import (
@@ -64,12 +69,11 @@ WARM_UP = 50
 FEED_SECONDS = 240
 SETTLE_SECONDS = 60
 SWEEP_SECONDS = 90
+# Web forms submitted alongside the burst (their acknowledgements go through the outbox).
+WEB_FORMS = int(os.environ.get("FAULTS_WEB_FORMS") or 60)
+WEB_FORM_BATCH = 10
 
 
-# The crash of `enqueue_on_commit` after a commit when the broker is down (issue 12, owned by
-# the enqueue-after-commit fix): the committed batch is then taken in again one by one and its
-# first-time messages are reported `duplicate`.
-ENQUEUE_CRASH = "'functools.partial' object has no attribute '__qualname__'"
 LAST = 1.01  # `Fault.at`: while the burst's last intake run goes on
 
 
@@ -120,6 +124,54 @@ def cut_database(rig: Rig, feeder: Feeder) -> dict:
     """pg_terminate_backend while a session (the intake's, a worker's) is in a transaction."""
     wait_until(lambda: database_busy(connection) > 0, timeout=10, every=0.01)
     return {"sessions_cut": cut_database_connections(connection)}
+
+
+class WebForms(threading.Thread):
+    """Viewers submitting the web form while the burst runs, `WEB_FORM_BATCH` per Django
+    process, one process after another: each submission writes its acknowledgement to the
+    outbox in its own transaction. A submission that a fault breaks (its connection cut) is
+    rolled back whole (no contact, no acknowledgement), as a viewer's failed page would be."""
+
+    def __init__(self, *, env: dict, brand_code: str, tag: int, total: int, feeder: Feeder):
+        super().__init__(name="faults-webforms", daemon=True)
+        self.env, self.brand_code, self.tag, self.total = env, brand_code, tag, total
+        self.feeder = feeder
+        self.submitted = 0
+        self.failed = 0
+        self.error: BaseException | None = None
+
+    def run(self) -> None:
+        done = 0
+        try:
+            while done < self.total and self.feeder.is_alive():
+                out = run_django(self.env, self._code(done), timeout=120).split()
+                self.submitted += int(out[-2])
+                self.failed += int(out[-1])
+                done += WEB_FORM_BATCH
+                time.sleep(1.0)
+        except BaseException as exc:  # reported by the test
+            self.error = exc
+
+    def _code(self, start: int) -> str:
+        return (
+            "from django.db import connection\n"
+            "from contacts.models import Brand\n"
+            "from contacts.services.webform import WebFormInput, webform_submit\n"
+            f"brand = Brand.objects.get(code={self.brand_code!r})\n"
+            "ok = failed = 0\n"
+            f"for i in range({start}, {start + WEB_FORM_BATCH}):\n"
+            "    data = WebFormInput(request_type='question', civility='Mme',\n"
+            "        first_name='Claire', last_name=f'Faure-{i}',\n"
+            f"        email=f'claire.faure.{self.tag}.{{i}}@example.fr',\n"
+            "        message=f'Bonjour, à quelle heure est rediffusé le magazine ? ({i})')\n"
+            "    try:\n"
+            "        webform_submit(brand=brand, data=data, raw=b'{}')\n"
+            "        ok += 1\n"
+            "    except Exception:\n"
+            "        failed += 1\n"
+            "        connection.close()\n"
+            "print(ok, failed)\n"
+        )
 
 
 # --- the one scenario, three faults ------------------------------------------------------------
@@ -199,7 +251,18 @@ def burst_under_faults(rig: Rig, scenario: str, faults: list[Fault]) -> dict:
     feeder = Feeder(
         env=rig.env, deliveries=deliveries, log=rig.logs / "intake.log", deadline=FEED_SECONDS
     )
+    brand_code = (
+        Brand.objects.filter(is_active=True, parent__isnull=True)
+        .exclude(email_address="")
+        .values_list("code", flat=True)
+        .first()
+    )
+    web_forms = WebForms(
+        env=rig.env, brand_code=brand_code, tag=seed, total=WEB_FORMS, feeder=feeder
+    )
+    outbox_before = OutboxMessage.objects.aggregate(last=Max("pk"))["last"] or 0
     feeder.start()
+    web_forms.start()
     try:
         pending = sorted(faults, key=lambda f: f.at)
         while feeder.is_alive():
@@ -215,8 +278,10 @@ def burst_under_faults(rig: Rig, scenario: str, faults: list[Fault]) -> dict:
     finally:
         feeder.stop()
         feeder.join(timeout=30)
+        web_forms.join(timeout=150)
     burst_done = time.monotonic()
     assert feeder.error is None, f"the feeder failed: {feeder.error!r}"
+    assert web_forms.error is None, f"the web forms failed: {web_forms.error!r}"
     assert not pending, f"faults not injected (the burst ended first): {[f.kind for f in pending]}"
 
     # The triage catches up with what it was asked; then one sweep for what was lost.
@@ -237,6 +302,7 @@ def burst_under_faults(rig: Rig, scenario: str, faults: list[Fault]) -> dict:
         timeout=SWEEP_SECONDS,
     )
     all_triaged = time.monotonic()
+    outbox = _outbox_settle(rig, outbox_before)
 
     figures = {
         "scenario": scenario,
@@ -260,7 +326,10 @@ def burst_under_faults(rig: Rig, scenario: str, faults: list[Fault]) -> dict:
         "inputs_refed": feeder.refed,
         "new_before_sweep": new_before_sweep,
         "swept": swept,
-        **check_burst(before, burst, feeder, rig.smtp),
+        "web_forms_submitted": web_forms.submitted,
+        "web_forms_failed": web_forms.failed,
+        **outbox,
+        **check_burst(before, burst, feeder, rig.smtp, outbox_before),
         "burst_seconds": round(burst_done - feeder.started_at, 1),
         "time_to_all_triaged_s": round(all_triaged - burst_done, 1),
         "total_seconds": round(time.monotonic() - began, 1),
@@ -271,6 +340,36 @@ def burst_under_faults(rig: Rig, scenario: str, faults: list[Fault]) -> dict:
     )
     print(f"\nfaults {scenario}: {figures}")  # noqa: T201 (read with -s; also in faults.json)
     return figures
+
+
+def _outbox_settle(rig: Rig, after_pk: int) -> dict:
+    """Wait for the outbox to drain, then one sweep as the beat would run it once the lost
+    messages are due (a minute later) and a dead worker's `sending` rows free (the task's time
+    limit later), then wait again. Returns what was left pending, and the sweep's counts."""
+    rows = OutboxMessage.objects.filter(pk__gt=after_pk)
+    pending = ("queued", "sending", "deferred")
+    wait_until(lambda: not rows.filter(state__in=pending).exists(), timeout=30)
+    pending_before_sweep = rows.filter(state__in=pending).count()
+    swept = run_django(
+        rig.env,
+        "import json\n"
+        "from django.conf import settings\n"
+        "from django.utils import timezone\n"
+        "from outbox import services\n"
+        "later = timezone.now() + services.LOST_AFTER + services._stuck_after()\n"
+        "print(json.dumps(services.outbox_sweep(now=later)))\n",
+    ).strip()
+    wait_until(
+        lambda: not rig.worker.supervise() and not rows.filter(state__in=pending).exists(),
+        timeout=SWEEP_SECONDS,
+    )
+    return {
+        "outbox_messages": rows.count(),
+        "outbox_pending_before_sweep": pending_before_sweep,
+        "outbox_sweep": json.loads(swept.splitlines()[-1]) if swept else {},
+        "outbox_left_pending": rows.filter(state__in=pending).count(),
+        "outbox_states": dict(Counter(rows.values_list("state", flat=True))),
+    }
 
 
 def _deliveries(items: list[mails.Mail]) -> list[Delivery]:
@@ -325,17 +424,21 @@ def _recovery(fault: Fault) -> dict:
 # --- what must hold ----------------------------------------------------------------------------
 
 
-def outbox_sent_counts(smtp: SmtpSink) -> dict[str, int]:
-    """How many times each message the product sent reached the SMTP server, by Message-ID.
-
-    The hook for "nothing in the outbox sent twice": today the intake and the triage send
-    nothing, so this is empty. When the outbox lands, count here also its rows' deliveries
-    (e.g. sent attempts per outbox row) so that `check_burst` asserts on both."""
-    return dict(smtp.sent)
+def outbox_sent_counts(smtp: SmtpSink, after_pk: int) -> dict[str, int]:
+    """How many times the SMTP server received each message of the outbox written during the
+    test, by Message-ID (0: never received), with any other Message-ID the server saw (the
+    intake and the triage send nothing else)."""
+    counts = {
+        f"<{mid}>": smtp.sent.get(f"<{mid}>", 0)
+        for mid in OutboxMessage.objects.filter(
+            pk__gt=after_pk, kind=MessageKind.ACKNOWLEDGEMENT
+        ).values_list("message_id", flat=True)
+    }
+    return {**dict(smtp.sent), **counts}
 
 
 def check_burst(
-    before: list[mails.Mail], burst: mails.Burst, feeder: Feeder, smtp: SmtpSink
+    before: list[mails.Mail], burst: mails.Burst, feeder: Feeder, smtp: SmtpSink, after_pk: int
 ) -> dict:
     """The figures the assertions read: what was lost, doubled, misreported."""
     ids = _ids(before, burst)
@@ -378,7 +481,8 @@ def check_burst(
     taken_in = Counter(
         d.message_id for d in feeder.deliveries if d.kept and d.answers[-1] != "duplicate"
     )
-    sent_twice = {mid: n for mid, n in outbox_sent_counts(smtp).items() if n > 1}
+    sent = outbox_sent_counts(smtp, after_pk)
+    sent_twice = {mid: n for mid, n in sent.items() if n > 1}
     return {
         "contacts_expected": len(ids),
         "lost": sum(1 for mid in ids if mid not in contacts),
@@ -396,6 +500,8 @@ def check_burst(
         "first_deliveries_misreported_duplicate": len(feeder.misreported),
         "reported_taken_in_twice": sum(1 for n in taken_in.values() if n > 1),
         "sent_twice": len(sent_twice),
+        "outbox_never_received": sum(1 for n in sent.values() if n == 0),
+        "outbox_received_once": sum(1 for n in sent.values() if n == 1),
     }
 
 
@@ -411,17 +517,10 @@ def assert_nothing_lost_nor_doubled(figures: dict, rig: Rig) -> None:
     assert figures["left_new_after_sweep"] == 0, f"left `new` after one sweep: {figures}"
     assert figures["reported_taken_in_twice"] == 0, f"a redelivery not `duplicate`: {figures}"
     assert figures["sent_twice"] == 0, f"a message sent twice: {figures}"
+    assert figures["outbox_messages"] >= 1, f"no acknowledgement written: {figures}"
+    assert figures["outbox_left_pending"] == 0, f"outbox not drained by its sweep: {figures}"
+    assert figures["outbox_never_received"] == 0, f"an outbox message never sent: {figures}"
     assert figures["quarantined"] == 0, f"valid mail quarantined by a fault: {figures}"
-    if figures["first_deliveries_misreported_duplicate"]:
-        intake_log = (rig.logs / "intake.log").read_text(errors="replace")
-        if ENQUEUE_CRASH in intake_log:
-            pytest.xfail(
-                "known bug (issue 12, enqueue after commit): with the broker down, "
-                "enqueue_on_commit raises AttributeError after the batch committed, the batch "
-                "is taken in again one by one and "
-                f"{figures['first_deliveries_misreported_duplicate']} first-time messages are "
-                "reported `duplicate`; nothing is lost or doubled"
-            )
     assert figures["first_deliveries_misreported_duplicate"] == 0, (
         f"first deliveries reported `duplicate`: {figures}"
     )

@@ -44,6 +44,7 @@ from mediation.models import (
     Opinion,
     OpinionComment,
 )
+from outbox.models import FailureKind, MessageKind, MessageState, OutboxMessage
 from privacy.models import ConsentRenewal
 from satisfaction.models import Survey
 from tests.factories import TicketFactory, brand
@@ -68,6 +69,8 @@ SECRETS = [
     "NOTE-SECRETE-HB",
     "COMMENTAIRE-SECRET-GN",
     "SCAN-SECRET-FM",
+    "PIECE-REFUSEE-TX",
+    "COURRIEL-SORTANT-PW",
 ]
 
 
@@ -155,7 +158,20 @@ def seed_viewer(*, staff, mediator, when=None) -> Seeded:
         body_html=f"<p>{FIRST} {LAST} CORPS-SECRET-KW</p>",
         sender_address=EMAIL,
         message_id=f"<abc.{EMAIL}>",
-        meta={"to": ["relations@france2.fr"], "forwarded_from": EMAIL2},
+        meta={
+            "to": ["relations@france2.fr"],
+            "forwarded_from": EMAIL2,
+            # A part the intake refused, listed on the contact by its name.
+            "skipped_attachments": [
+                {
+                    "filename": "PIECE-REFUSEE-TX.exe",
+                    "content_type": "application/x-msdownload",
+                    "size": 4096,
+                    "reason": "dangerous: a program",
+                    "code": "dangerous",
+                }
+            ],
+        },
     )
     _file(c1.raw_file, "message.eml", f"From: {FIRST} {LAST} <{EMAIL}>\n\nCORPS-SECRET-KW", files)
     att = Attachment(
@@ -177,6 +193,33 @@ def seed_viewer(*, staff, mediator, when=None) -> Seeded:
         meta={"to": EMAIL},
         delivery_error=f"550 {EMAIL} mailbox full",
         author=staff,
+    )
+    # The reply's outbox message, bounced (the SMTP answer quotes the address), and the
+    # request to renew a consent, both through the outbox.
+    OutboxMessage.objects.create(
+        kind=MessageKind.REPLY,
+        state=MessageState.FAILED,
+        recipients=[EMAIL],
+        reply_to=EMAIL2,
+        subject=f"Re: {t1.subject}",
+        body_text=f"Bonjour M. {LAST}, COURRIEL-SORTANT-PW",
+        body_html=f"<p>Bonjour {FIRST} {LAST}</p>",
+        headers={"In-Reply-To": f"<abc.{EMAIL}>", "References": f"<abc.{EMAIL}>"},
+        message_id="reply.1234@crm.example.fr",
+        contact=reply,
+        ticket=t1,
+        last_code=550,
+        last_answer=f"{EMAIL}: 550 5.1.1 <{EMAIL}> mailbox full",
+        failure=FailureKind.RECIPIENT_REFUSED,
+    )
+    OutboxMessage.objects.create(
+        kind=MessageKind.CONSENT_RENEWAL,
+        recipients=[EMAIL2],
+        subject="Souhaitez-vous garder le contact ?",
+        body_text=f"Bonjour {FIRST} {LAST}, COURRIEL-SORTANT-PW",
+        message_id="renewal.5678@crm.example.fr",
+        cause_type=ContentType.objects.get_for_model(Viewer),
+        cause_id=viewer.pk,
     )
     InternalNote.objects.create(
         ticket=t1, author=staff, level=2, body=f"NOTE-SECRETE-HB {LAST} a déjà appelé."

@@ -21,6 +21,7 @@ from contacts.models import (
     Viewer,
     ViewerConsent,
 )
+from outbox.models import MessageKind, MessageState, OutboxMessage
 from privacy.models import ConsentRenewal, HoldKind, LegalHold, RetentionRule, RetentionRun
 from privacy.services.retention import retention_run
 from tests.factories import ContactFactory, TicketFactory, ViewerFactory
@@ -170,6 +171,10 @@ def test_a_consenting_viewer_is_asked_once_to_renew_a_month_before_expiry(
     message = mail.outbox[0]
     assert message.to == [viewer.emails.get().email]
     assert "List-Unsubscribe" in message.extra_headers
+    assert message.extra_headers["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
+    assert "/donnees/desabonnement/" in message.body
+    (row,) = OutboxMessage.objects.filter(kind=MessageKind.CONSENT_RENEWAL)
+    assert row.state == MessageState.SENT and row.recipients == message.to
 
 
 def test_managers_change_the_days_and_the_run_follows():
