@@ -76,6 +76,20 @@ def pytest_collection_modifyitems(items):
             )
 
 
+class _CutsLast:
+    @pytest.hookimpl(trylast=True)
+    def pytest_collection_modifyitems(self, items):
+        """Tests that cut every connection of the test database (marked `cuts_database`) run
+        at the very end, after pytest-django's own ordering: the connections they kill belong
+        to this process's pool, its live server and the CI worker, and the tests after them
+        would inherit the damage."""
+        items.sort(key=lambda item: item.get_closest_marker("cuts_database") is not None)
+
+
+def pytest_configure(config):
+    config.pluginmanager.register(_CutsLast(), "cuts-database-last")
+
+
 @pytest.fixture(scope="session", autouse=True)
 def _close_connection_pools_before_dropping_the_test_database(django_db_setup, django_db_blocker):
     # Torn down before django_db_setup: a pooled connection (live server thread) left open

@@ -120,6 +120,7 @@ def test_the_command_exits_75_when_postgresql_does_not_answer(tmp_path):
     assert line["status"] == "deferred"
 
 
+@pytest.mark.cuts_database
 @requires_postgres
 @pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_postgresql_cut_mid_run_defers_then_the_retry_creates(intake_env):

@@ -213,8 +213,14 @@ def _database_down(name: str) -> None:
 def _database_up(name: str) -> None:
     with _admin() as admin:
         admin.execute(f'ALTER DATABASE "{name}" ALLOW_CONNECTIONS true')
+    # The cut killed every connection of this process too (the live server's threads and the
+    # pool's idle ones): the tests that follow start from a new pool, as a restarted process.
+    from frt_crm.middleware import database_pool_reset
+
+    database_pool_reset()
 
 
+@pytest.mark.cuts_database
 @requires_postgres
 @pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_database_down_answers_503_within_a_second_and_recovers_within_seconds(
