@@ -12,7 +12,7 @@ Load the data once (several minutes; the database is dedicated to this benchmark
 then:
 
     .venv/bin/python bench/dashboards.py [--runs 20] [--periods 28d,90d,365d]
-    .venv/bin/python bench/dashboards.py --smoke   # seconds: every page once, one refresh
+    .venv/bin/python bench/dashboards.py --smoke   # seconds: every page at 28d, one refresh
 
 It prints, for each dashboard page and period, the server time (Django test client, a logged-in
 manager past the second factor, in-process: request, queries, template) p50 and p95 over --runs
