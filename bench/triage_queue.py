@@ -7,7 +7,8 @@ production). It creates an agent, an SRT officer and a manager inside a transact
 rolled back at the end (the database is left as it was), then times `queue_list` (one grouped
 count, the programmes' counts, one keyset page) for each: the first page, a filtered page, the
 tenth page through the keyset cursor. With --explain it prints PostgreSQL's plans of the
-agent's queries.
+agent's queries. With --smoke (seconds, any database with the migrations' teams and brands),
+each query once, plans included.
 """
 
 from __future__ import annotations
@@ -37,7 +38,11 @@ def timed(fn, runs: int = 5) -> tuple[float, object]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--explain", action="store_true")
+    parser.add_argument("--smoke", action="store_true", help="each query once, plans included")
     args = parser.parse_args()
+    runs = 1 if args.smoke else 5
+    if args.smoke:
+        args.explain = True
 
     import django
 
@@ -54,11 +59,13 @@ def main() -> None:
 
     with transaction.atomic():
         brands = Brand.objects.filter(code__in=["france2", "france3"])
-        agent = User.objects.create(username="bench-agent", role=Role.AGENT)
+        agent = User.objects.create(username="bench-queue-agent", role=Role.AGENT)
         agent.brands.set(brands)
-        srt = User.objects.create(username="bench-srt", role=Role.SRT)
+        srt = User.objects.create(username="bench-queue-srt", role=Role.SRT)
         srt.brands.set(brands.filter(code="france2"))
-        manager = User.objects.create(username="bench-manager", role=Role.MANAGER, all_brands=True)
+        manager = User.objects.create(
+            username="bench-queue-manager", role=Role.MANAGER, all_brands=True
+        )
         TeamMembership.objects.create(user=agent, team=Team.objects.get(code="n1-call-centre"))
         TeamMembership.objects.create(user=srt, team=Team.objects.get(code="srt-france2"))
 
@@ -69,12 +76,13 @@ def main() -> None:
         ):
             team = Team.objects.get(code=team_code) if team_code else None
             label = f"{user.role} / {team_code or 'all queues'}"
-            ms, page = timed(lambda u=user, t=team: selectors.queue_list(user=u, team=t))
+            ms, page = timed(lambda u=user, t=team: selectors.queue_list(user=u, team=t), runs)
             print(f"{label}: first page {ms:.0f} ms ({page.total:,} open tickets in the queue)")
             ms, _ = timed(
                 lambda u=user, t=team: selectors.queue_list(
                     user=u, team=t, filters={"channel": "email", "sla_state": "breached"}
-                )
+                ),
+                runs,
             )
             print(f"{label}: filtered (email, breached) {ms:.0f} ms")
             cursor = page.next_cursor
@@ -84,7 +92,8 @@ def main() -> None:
                 cursor = selectors.queue_list(user=user, team=team, after=cursor).next_cursor
             if cursor:
                 ms, _ = timed(
-                    lambda u=user, t=team, c=cursor: selectors.queue_list(user=u, team=t, after=c)
+                    lambda u=user, t=team, c=cursor: selectors.queue_list(user=u, team=t, after=c),
+                    runs,
                 )
                 print(f"{label}: tenth page through the cursor {ms:.0f} ms")
 

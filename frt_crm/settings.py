@@ -181,6 +181,14 @@ elif _db["ENGINE"] == "django.db.backends.postgresql":
         **_db.get("OPTIONS", {}),
         "connect_timeout": env_int("DATABASE_CONNECT_TIMEOUT", 2, minimum=2),
     }
+    # PostgreSQL's JIT compiles a query whose estimated cost is high, which a misestimated
+    # count of a few rows can reach: 0.3-0.5 s of compiling for a query of milliseconds. Off by
+    # default (libpq startup options, on every connection, pooled or not); DATABASE_JIT=1 keeps
+    # the server's setting. PgBouncer refuses startup options: behind it, set DATABASE_JIT=1
+    # and `ALTER DATABASE … SET jit = off` instead.
+    if not env_bool("DATABASE_JIT", False):
+        given = _db["OPTIONS"].get("options", "")
+        _db["OPTIONS"]["options"] = f"{given} -c jit=off".strip()
     # psycopg 3's pool keeps connections warm across requests; Django requires
     # CONN_MAX_AGE = 0 with it. DATABASE_POOL=0 turns it off (e.g. behind PgBouncer).
     if env_bool("DATABASE_POOL", True):

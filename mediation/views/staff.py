@@ -282,8 +282,8 @@ def case_tickets(request: HttpRequest, pk: int) -> HttpResponse:
     total = 0
     if request.GET and form.is_valid():
         results = selectors.ticket_search_for_case(user=request.user, **_search(form))
-        total = results.count()
         page = Paginator(results, 100).get_page(request.GET.get("page"))
+        total = page.paginator.count  # the paginator's count, not a second COUNT
     return render(
         request,
         "mediation/case_tickets.html",

@@ -1,5 +1,6 @@
 """Health check, API schema and documentation, API scoping, settings, pages and language."""
 
+import json
 import os
 import subprocess
 import sys
@@ -87,6 +88,44 @@ def test_malformed_settings_fail_loudly():
     )
     assert result.returncode != 0
     assert "DEBUG must be a boolean" in result.stderr
+
+
+def _postgres_options(**env) -> dict:
+    code = "import django, json; django.setup(); from django.conf import settings; "
+    code += "o = dict(settings.DATABASES['default']['OPTIONS']); o.pop('pool', None); "
+    code += "print(json.dumps(o))"
+    result = subprocess.run(
+        [sys.executable, "-c", code],
+        env=dict(
+            os.environ,
+            DJANGO_SETTINGS_MODULE="frt_crm.settings",
+            DATABASE_URL="postgres://crm@127.0.0.1:5432/crm?options=-c%20work_mem%3D8MB",
+            **env,
+        ),
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    return json.loads(result.stdout.strip().splitlines()[-1])
+
+
+@pytest.mark.parametrize("pool", ["1", "0"])
+def test_postgresql_jit_is_off_unless_asked_for(pool):
+    # JIT compiling costs 0.3-0.5 s on counts whose rows the planner overestimates.
+    options = _postgres_options(DATABASE_POOL=pool, DATABASE_JIT="")
+    assert options["options"] == "-c work_mem=8MB -c jit=off"
+    assert options["connect_timeout"] == 2
+    assert "jit" not in _postgres_options(DATABASE_POOL=pool, DATABASE_JIT="1")["options"]
+
+
+def test_the_web_connections_run_without_jit(db):
+    from django.db import connection
+
+    if connection.vendor != "postgresql":
+        pytest.skip("PostgreSQL only (JIT is PostgreSQL's)")
+    with connection.cursor() as cursor:
+        cursor.execute("SHOW jit")
+        assert cursor.fetchone()[0] == "off"
 
 
 def test_login_page_is_in_french_and_labelled(client):
