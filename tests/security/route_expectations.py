@@ -27,8 +27,10 @@ DENIED = 403  # you are known, and may not
 HIDDEN = 404  # you may not even know it exists (out of your level or brands)
 NO_GET = 405
 ALLOWED = "allowed"  # a POST the role may make: any answer but 401/403/404/405 or a login
+ENROL = "enrol"  # 302 to the second factor's enrolment: add an authenticator first
+VERIFY = "verify"  # 302 to the second step of sign-in: type a code first
 
-REFUSALS = frozenset({LOGIN, ALOGIN, UNAUTH, DENIED, HIDDEN, NO_GET})
+REFUSALS = frozenset({LOGIN, ALOGIN, UNAUTH, DENIED, HIDDEN, NO_GET, ENROL, VERIFY})
 ROLES = ("anonymous", "agent", "mailroom", "srt", "mediator", "manager", "admin")
 
 
@@ -245,7 +247,7 @@ ROUTES: list[Row] = [
     get(  "/accounts/security/",                                  LOGIN,   OK,      OK,      OK,      OK,      OK,      OK),
     get(  "/accounts/security/enrol/",                            LOGIN,   OK,      OK,      OK,      OK,      OK,      OK),
     post( "/accounts/security/recovery-codes/",                   LOGIN,   DENIED,  DENIED,  DENIED,  OK,      OK,      OK),
-    get(  "/accounts/verify/",                                    LOGIN,   MOVED,   MOVED,   MOVED,   MOVED,   MOVED,   MOVED),
+    get(  "/accounts/verify/",                                    LOGIN,   ENROL,   ENROL,   ENROL,   MOVED,   MOVED,   MOVED),
     get(  "/accounts/password/",                                  LOGIN,   OK,      OK,      OK,      OK,      OK,      OK),
     get(  "/accounts/password/done/",                             LOGIN,   OK,      OK,      OK,      OK,      OK,      OK),
     get(  "/accounts/lockouts/",                                  LOGIN,   DENIED,  DENIED,  DENIED,  DENIED,  DENIED,  OK),
@@ -450,4 +452,24 @@ ROUTES: list[Row] = [
     post( "/admin/logout/",                                       MOVED,   MOVED,   MOVED,   MOVED,   MOVED,   LOGIN,   LOGIN),
     post( "/logout/",                                             LOGIN,   LOGIN,   LOGIN,   LOGIN,   LOGIN,   LOGIN,   LOGIN),
 ]
+# fmt: on
+
+
+# Managers, administrators and mediators signed in with their password only: until they pass
+# the second factor they reach nothing but these pages (accounts/middleware.py,
+# `UNVERIFIED_ALLOWED`); every other row of `ROUTES` sends them to enrol an authenticator
+# (none yet) or to type a code (they have one), and the API refuses them with a JSON 403.
+# Columns: without an authenticator (must enrol), with one (must verify).
+UNVERIFIED_ROLES = ("must-enrol", "must-verify")
+# fmt: off
+UNVERIFIED_REACH: dict[tuple[str, str], tuple[object, object]] = {
+    #  method   url                                           must-enrol  must-verify
+    ("GET",  "/accounts/security/enrol/"):                    (OK,        VERIFY),
+    ("GET",  "/accounts/verify/"):                            (ENROL,     OK),
+    ("POST", "/i18n/setlang/"):                               (ALLOWED,   ALLOWED),
+    ("GET",  "/reset/{reset_uid}/{reset_token}/"):            (MOVED,     MOVED),
+    ("GET",  "/reset/{reset_uid}/not-a-token/"):              (OK,        OK),
+    ("GET",  "/reset/done/"):                                 (OK,        OK),
+    ("POST", "/logout/"):                                     (LOGIN,     LOGIN),
+}
 # fmt: on
