@@ -24,7 +24,7 @@ from reporting.demo import seed_activity
 from reporting.services.rollups import rollup_rebuild
 from routing.models import PolicyVersion
 from satisfaction import services as satisfaction
-from tests.browser import PASSWORD
+from tests.browser import login as browser_login
 from tests.factories import TicketFactory, brand
 from tests.markers import requires_chromium
 from tests.security.helpers import letter_scan
@@ -42,12 +42,8 @@ def login(browser, live_server, user):
     context.set_default_timeout(15_000)
     page = context.new_page()
     if user is not None:
-        page.goto(f"{live_server.url}/login/")
-        page.fill("#id_username", user.username)
-        page.fill("#id_password", PASSWORD)
-        page.click("form button[type=submit]")
-        page.wait_for_load_state()
-        assert "/login/" not in page.url, "login failed"
+        # Through the real pages, the second factor included for the roles that need one.
+        browser_login(page, live_server.url, user)
     return page
 
 
