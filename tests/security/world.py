@@ -333,7 +333,7 @@ def build_world() -> World:
     )
     _accounts(w)
     _privacy(w)
-    _outbox_and_frames(w, t1=t1, t2=t2)
+    _outbox_and_frames(w, t1=t1, t2=t2, other=other)
     return w
 
 
@@ -410,17 +410,19 @@ def _privacy(w: World) -> None:
     )
 
 
-def _outbox_and_frames(w: World, *, t1, t2) -> None:
+def _outbox_and_frames(w: World, *, t1, t2, other) -> None:
     """A failed reply in the outbox, an email's HTML, a reply box's letter preview."""
     users, ids = w.users, w.ids
+    # A reply to France 5's viewer that failed: its subject is the viewer's.
     ids["outbox"] = OutboxMessage.objects.create(
         kind=MessageKind.REPLY,
         state=MessageState.FAILED,
         from_email="france5@example.fr",
         recipients=["telespectateur5@example.fr"],
-        subject="Votre message",
+        subject=f"Re: {other.subject}",
         body_text="CORPS-SORTANT-FRANCE-5",
         message_id="outbox-matrix@example.fr",
+        ticket=other,
     ).pk
     contact2 = t2.contacts.first()
     contact2.body_html = "<p>HTML-NIVEAU-2</p>"
