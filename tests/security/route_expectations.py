@@ -132,6 +132,7 @@ ROUTES: list[Row] = [
     get(  "/reset/done/",                                         OK,      OK,      OK,      OK,      OK,      OK,      OK),
     get(  "/donnees/telechargement/{download_token}/",            OK,      OK,      OK,      OK,      OK,      OK,      OK),
     get(  "/donnees/telechargement/{revoked_token}/",             HIDDEN,  HIDDEN,  HIDDEN,  HIDDEN,  HIDDEN,  HIDDEN,  HIDDEN),
+    get(  "/donnees/telechargement/{expired_token}/",             HIDDEN,  HIDDEN,  HIDDEN,  HIDDEN,  HIDDEN,  HIDDEN,  HIDDEN),
     get(  "/donnees/telechargement/not-a-token/",                 HIDDEN,  HIDDEN,  HIDDEN,  HIDDEN,  HIDDEN,  HIDDEN,  HIDDEN),
     get(  "/donnees/desabonnement/{unsubscribe_token}/",          OK,      OK,      OK,      OK,      OK,      OK,      OK),
     get(  "/donnees/desabonnement/not-a-token/",                  HIDDEN,  HIDDEN,  HIDDEN,  HIDDEN,  HIDDEN,  HIDDEN,  HIDDEN),

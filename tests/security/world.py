@@ -8,8 +8,10 @@ manager France 2 only, the mediator and the administrator every brand. The Franc
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass, field
 from datetime import timedelta
+from unittest import mock
 
 from django.contrib.auth.models import Group
 from django.contrib.auth.tokens import default_token_generator
@@ -387,6 +389,8 @@ def _privacy(w: World) -> None:
     access.state, access.built_at = RequestState.READY, timezone.now()
     access.save()
     ids["download_token"] = access_token(privacy_request=access, which="zip")
+    with mock.patch("django.core.signing.time.time", return_value=time.time() - 400 * 86400):
+        ids["expired_token"] = access_token(privacy_request=access, which="pdf")
     revoked = request(RequestKind.ACCESS, viewer5, users["admin"], token_nonce="b" * 32)
     revoked.archive.save("ancien.zip", ContentFile(b"PK"), save=True)
     ids["revoked_token"] = access_token(privacy_request=revoked, which="zip")
