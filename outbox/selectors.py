@@ -17,11 +17,21 @@ PAGE_LIMIT = 200
 ATTENTION_STATES = (MessageState.DEFERRED, MessageState.FAILED, MessageState.BOUNCED)
 
 
+def outbox_messages_for_user(*, user: User) -> QuerySet[OutboxMessage]:
+    """The messages `user` may see and retry: those about a ticket of their brands, and those
+    about no ticket (requests for comment, alerts). PermissionDenied for anyone else."""
+    permissions.require(user, "manage_outbox")
+    scope = permissions.brand_scope(user)
+    qs = OutboxMessage.objects.all()
+    if scope is not None:
+        qs = qs.filter(models.Q(ticket__isnull=True) | models.Q(ticket__brand_id__in=scope))
+    return qs
+
+
 def outbox_list(*, user: User, state: str = "", kind: str = "") -> QuerySet[OutboxMessage]:
     """Messages for the managers' page: by state ('' = needing attention, 'all' = every
     state) and kind, newest first. PermissionDenied for anyone else."""
-    permissions.require(user, "manage_outbox")
-    qs = OutboxMessage.objects.select_related("ticket")
+    qs = outbox_messages_for_user(user=user).select_related("ticket")
     if state in MessageState.values:
         qs = qs.filter(state=state)
     elif state != "all":
@@ -33,8 +43,12 @@ def outbox_list(*, user: User, state: str = "", kind: str = "") -> QuerySet[Outb
 
 def outbox_counts(*, user: User) -> dict[str, int]:
     """How many messages are in each state (the page's filter bar)."""
-    permissions.require(user, "manage_outbox")
-    rows = OutboxMessage.objects.values("state").annotate(n=Count("id")).values_list("state", "n")
+    rows = (
+        outbox_messages_for_user(user=user)
+        .values("state")
+        .annotate(n=Count("id"))
+        .values_list("state", "n")
+    )
     return {state: 0 for state in MessageState.values} | dict(rows)
 
 

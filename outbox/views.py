@@ -14,7 +14,7 @@ from django.views.decorators.http import require_GET, require_POST
 from accounts import permissions
 
 from . import selectors, services
-from .models import MessageKind, MessageState, OutboxMessage
+from .models import MessageKind, MessageState
 
 
 @login_required
@@ -52,7 +52,7 @@ def outbox_retry(request: HttpRequest) -> HttpResponse:
     chosen = [one] if one else request.POST.getlist("message")
     ids = [int(v) for v in chosen if v.isdigit()][:500]
     done = 0
-    for message in OutboxMessage.objects.filter(pk__in=ids):
+    for message in selectors.outbox_messages_for_user(user=request.user).filter(pk__in=ids):
         done += services.message_retry(message=message, by=request.user, request=request)
     if done:
         messages.success(

@@ -53,3 +53,33 @@ def test_the_audit_log_is_for_staff_of_every_brand(france2_manager, manager, adm
     assert not permissions.can(france2_manager, "view_audit")
     assert permissions.can(manager, "view_audit")
     assert permissions.can(admin_user, "view_audit")
+
+
+def test_a_brands_manager_sees_and_retries_its_brands_outbox_only(france2_manager, client):
+    """The outbox shows who was written to and about what: another brand's viewers stay out of
+    it, and their messages are not sent again by a manager who may not see them."""
+    from outbox.models import MessageKind, MessageState, OutboxMessage
+
+    def failed_reply(brand_code, subject):
+        ticket = TicketFactory(brand=brand(brand_code), subject=subject)
+        return OutboxMessage.objects.create(
+            kind=MessageKind.REPLY,
+            state=MessageState.FAILED,
+            from_email="crm@example.fr",
+            recipients=[f"{brand_code}@example.fr"],
+            subject=f"Re: {subject}",
+            body_text="Bonjour",
+            message_id=f"{brand_code}@example.fr",
+            ticket=ticket,
+        )
+
+    own, other = failed_reply("france2", "Horaires"), failed_reply("france5", "Documentaire")
+    client.force_login(france2_manager)
+    page = client.get("/outbox/").content.decode()
+    assert "Re: Horaires" in page and "Re: Documentaire" not in page
+    assert "france5@example.fr" not in page
+    response = client.post("/outbox/retry/", {"message": [own.pk, other.pk]})
+    assert response.status_code == 302
+    own.refresh_from_db(), other.refresh_from_db()
+    assert own.state == MessageState.QUEUED
+    assert other.state == MessageState.FAILED

@@ -42,7 +42,7 @@ def login(browser, live_server, user):
     context.set_default_timeout(15_000)
     page = context.new_page()
     if user is not None:
-        # The real sign-in pages, the second factor included for privileged roles.
+        # Through the real pages, the second factor included for the roles that need one.
         browser_login(page, live_server.url, user)
     return page
 

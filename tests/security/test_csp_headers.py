@@ -239,14 +239,19 @@ def test_a_letters_scan_may_be_framed_by_the_crm_and_shown_by_chromes_pdf_viewer
     assert found["object-src"] == ["'self'"]  # Chrome's PDF viewer is an <embed> of the file
 
 
+# Templates rendered only into PDF files (WeasyPrint), never served as pages.
+PDF_SOURCES = frozenset({"privacy/access_file.html"})
+
+
 def test_templates_carry_no_inline_script_style_or_handler():
-    """Scripts go to static/js, styles to static/css. Emails and the letters' PDF sources are not
-    web pages; a viewer's email frame (contacts/contact_html.html) has its own policy."""
+    """Scripts go to static/js, styles to static/css. Emails and the PDF sources (letters, a
+    viewer's access file) are not web pages; a viewer's email frame (contacts/contact_html.html)
+    has its own policy."""
     root = Path(settings.BASE_DIR) / "templates"
     offending = []
     for path in root.rglob("*.html"):
         relative = path.relative_to(root).as_posix()
-        if relative.startswith(("emails/", "letters/")) or relative == "privacy/access_file.html":
+        if relative.startswith(("emails/", "letters/")) or relative in PDF_SOURCES:
             continue
         text = path.read_text()
         if INLINE_ATTRIBUTE_RE.search(text):

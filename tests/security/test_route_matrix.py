@@ -18,9 +18,13 @@ from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver, resolve, reverse
 from django.urls.exceptions import Resolver404
 
+from accounts import permissions
+from tests.conftest import otp_verify_session
 from tests.security.route_expectations import (
     ALLOWED,
     ALOGIN,
+    DENIED,
+    ENROL,
     KNOWN_HOLES,
     LOGIN,
     MOVED,
@@ -28,6 +32,9 @@ from tests.security.route_expectations import (
     ROLES,
     ROUTES,
     SHOWN_BY_DESIGN,
+    UNVERIFIED_REACH,
+    UNVERIFIED_ROLES,
+    VERIFY,
     Row,
 )
 from tests.security.world import SECRETS, World, build_world
@@ -49,11 +56,24 @@ _TEXT_TYPES = (
 
 def _client_for(role: str, world: World) -> Client:
     """A browser signed in as `role` ("anonymous": not signed in). The one place the matrix
-    signs in: when privileged roles need a second factor, verify it here too."""
+    signs in: the roles that need a second factor (mediator, manager, administrator) pass it
+    with a real confirmed TOTP device, as after typing a right code."""
     client = Client(raise_request_exception=False)
     if role != "anonymous":
-        client.force_login(world.users[role])
+        user = world.users[role]
+        client.force_login(user)
+        if permissions.second_factor_required(user):
+            otp_verify_session(client, user)
     return client
+
+
+def _request(client: Client, row: Row, url: str):
+    """The row's request; the API reads JSON only, so its forms are sent as JSON."""
+    if row.method == "GET":
+        return client.get(url)
+    if url.startswith("/api/"):
+        return client.post(url, row.data, content_type="application/json")
+    return client.post(url, row.data)
 
 
 def _answer(response) -> object:
@@ -64,6 +84,10 @@ def _answer(response) -> object:
             return ALOGIN
         if location.startswith(reverse("login")):
             return LOGIN
+        if location.startswith(reverse("accounts:enrol")):
+            return ENROL
+        if location.startswith(reverse("accounts:verify")):
+            return VERIFY
         return MOVED
     return response.status_code
 
@@ -110,7 +134,7 @@ def test_every_route_answers_each_role_as_declared(role):
     failures = []
     for row in _running_order(ROUTES):
         url = row.url.format(**world.ids)
-        response = client.post(url, row.data) if row.method == "POST" else client.get(url)
+        response = _request(client, row, url)
         got = _answer(response)
         problem = _check_cell(row, role, got)
         if problem:
@@ -130,6 +154,53 @@ def test_every_route_answers_each_role_as_declared(role):
             if not harmless and row.url not in GET_REDIRECTS_HARMLESSLY:
                 failures.append(f"GET {row.url}: POST-only route answers GET with {got_get}")
     assert not failures, f"{len(failures)} cells differ for {role}:\n" + "\n".join(failures)
+
+
+def _unverified_client_for(column: str, world: World) -> Client:
+    """A manager who signed in with a password only and has no authenticator yet
+    ("must-enrol"), or a mediator who has one and has not typed a code ("must-verify")."""
+    from django_otp.plugins.otp_totp.models import TOTPDevice
+
+    client = Client(raise_request_exception=False)
+    if column == "must-enrol":
+        client.force_login(world.users["manager"])
+    else:
+        user = world.users["mediator"]
+        TOTPDevice.objects.create(user=user, name="téléphone", confirmed=True)
+        client.force_login(user)
+    return client
+
+
+@pytest.mark.parametrize("column", UNVERIFIED_ROLES)
+def test_an_unverified_privileged_user_reaches_only_the_second_factor_pages(column):
+    """Every request of the table, made by a privileged user who has not passed the second
+    factor: the few pages of `UNVERIFIED_REACH` answer as declared, every other page sends
+    them to enrol or verify, every API call gets a JSON 403, and no page shows any secret."""
+    world = build_world()
+    client = _unverified_client_for(column, world)
+    gate = ENROL if column == "must-enrol" else VERIFY
+    failures = []
+    for row in _running_order(ROUTES):
+        url = row.url.format(**world.ids)
+        response = _request(client, row, url)
+        got = _answer(response)
+        declared = UNVERIFIED_REACH.get((row.method, row.url))
+        if declared is not None:
+            expected = declared[UNVERIFIED_ROLES.index(column)]
+        elif row.url.startswith("/api/"):
+            expected = DENIED
+            if got == DENIED and response.get("Content-Type") != "application/json":
+                failures.append(f"{row}: the API's refusal is not JSON")
+        else:
+            expected = gate
+        if not _matches(expected, got):
+            failures.append(f"{row}: expected {expected}, got {got}")
+        shown = _text(response)
+        failures += [f"{row} ({got}): shows {secret}" for secret in SECRETS if secret in shown]
+    reached = {key for key in UNVERIFIED_REACH}
+    tabled = {(row.method, row.url) for row in ROUTES}
+    failures += [f"{key}: no such row in ROUTES" for key in reached - tabled]
+    assert not failures, f"{len(failures)} cells differ for {column}:\n" + "\n".join(failures)
 
 
 def _join(prefix: str, route: str) -> str:
@@ -181,6 +252,8 @@ def test_the_planted_secrets_are_shown_where_they_belong():
         ("srt", f"/tickets/{ids['t1']}/", "NOTE-INTERNE-NIVEAU-2"),
         ("manager", f"/tickets/{ids['t3']}/", "MESSAGE-DIRECT-MEDIATEUR"),
         ("mediator", f"/tickets/{ids['other']}/", "MESSAGE-FRANCE-5"),
+        ("srt", f"/contacts/{ids['contact2']}/html/", "HTML-NIVEAU-2"),
+        ("srt", f"/tickets/{ids['t1']}/reply/preview/{ids['preview_token']}/", "APERCU-LETTRE-SRT"),
     ]:
         response = _client_for(role, world).get(url)
         assert response.status_code == 200, (role, url)

@@ -8,15 +8,21 @@ manager France 2 only, the mediator and the administrator every brand. The Franc
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass, field
 from datetime import timedelta
+from unittest import mock
 
 from django.contrib.auth.models import Group
+from django.contrib.auth.tokens import default_token_generator
+from django.core.cache import cache
 from django.core.files.base import ContentFile
 from django.utils import timezone
+from django.utils.encoding import force_bytes
+from django.utils.http import urlsafe_base64_encode
 from rest_framework.authtoken.models import Token
 
-from accounts.models import AuditEvent, Role, Team, TeamMembership, User
+from accounts.models import AuditEvent, Role, RoleGrantRequest, Team, TeamMembership, User
 from contacts.models import (
     Attachment,
     Brand,
@@ -46,6 +52,17 @@ from mediation.models import (
 from mediation.services import case_open_from_escalation, confidential_note_add
 from mediation.services.comment_requests import comment_request_token
 from mediation.services.opinions import comment_confirmation_token
+from outbox.models import MessageKind, MessageState, OutboxMessage
+from privacy.models import (
+    LegalHold,
+    PrivacyRequest,
+    RequestKind,
+    RequestState,
+    RetentionRule,
+    RetentionRun,
+)
+from privacy.services.access import access_token
+from privacy.services.consent import unsubscribe_token
 from replies.models import PrintBatch, ResponseTemplate, Signature
 from reporting.models import CostRate, RollupState
 from routing.models import PolicyVersion, SlaPolicy, TriageClassifier
@@ -78,6 +95,13 @@ SECRETS: dict[str, frozenset[str]] = {
     "QUARANTAINE-BRUTE": frozenset({"manager", "admin"}),
     # A mailbox's IMAP password: written once, shown to nobody.
     "MOT-DE-PASSE-IMAP": frozenset(),
+    # The body of a message in the outbox (a reply to another brand's viewer): the outbox
+    # page lists messages, it never shows what they say.
+    "CORPS-SORTANT-FRANCE-5": frozenset(),
+    # The letter of a reply box's preview, kept for its author's frame only.
+    "APERCU-LETTRE-SRT": frozenset({"srt"}),
+    # An email's sanitised HTML, for those who may read its ticket (the level-2 one).
+    "HTML-NIVEAU-2": frozenset({"srt", "mediator", "manager", "admin"}),
 }
 
 
@@ -309,7 +333,111 @@ def build_world() -> World:
         rollup=RollupState.objects.get_or_create(name="matrix")[0].pk,
         contenttype=_content_type_of_brand(),
     )
+    _accounts(w)
+    _privacy(w)
+    _outbox_and_frames(w, t1=t1, t2=t2, other=other)
     return w
+
+
+def _accounts(w: World) -> None:
+    """Role grants waiting for a second person, a password-reset link."""
+    users, ids = w.users, w.ids
+    other_admin = UserFactory(username="matrix-admin-2", role=Role.ADMIN, all_brands=True)
+    # Asked by the administrator for the call-centre agent: a mediator decides (neither asked
+    # by them nor about them); the administrator who asked may not.
+    ids["grant_mediator"] = RoleGrantRequest.objects.create(
+        user=users["agent"], role=Role.MEDIATOR, requested_by=users["admin"]
+    ).pk
+    # Asked by another administrator: the matrix's administrator decides.
+    ids["grant_admin"] = RoleGrantRequest.objects.create(
+        user=users["mailroom"], role=Role.ADMIN, requested_by=other_admin
+    ).pk
+    # Someone who is not signed in (signing in invalidates the link).
+    forgetful = UserFactory(username="matrix-forgetful", role=Role.AGENT, brands=["france2"])
+    ids["reset_uid"] = urlsafe_base64_encode(force_bytes(forgetful.pk))
+    ids["reset_token"] = default_token_generator.make_token(forgetful)
+
+
+def _privacy_viewer(brand_code: str, last_name: str, body: str):
+    viewer = ViewerFactory(last_name=last_name)
+    _ticket(1, brand_code, "n1-call-centre", body, viewer)
+    return viewer
+
+
+def _privacy(w: World) -> None:
+    """GDPR requests of a France 2 viewer (and a France 5 one), a hold, a retention run, the
+    signed links the viewer receives."""
+    users, ids = w.users, w.ids
+    today = timezone.localdate()
+    viewer = _privacy_viewer("france2", "Moreau", "Je demande mes données.")
+    viewer5 = _privacy_viewer("france5", "Girard", "MESSAGE-FRANCE-5 : mes données")
+
+    def request(kind, who, by, **extra):
+        return PrivacyRequest.objects.create(
+            kind=kind,
+            viewer=who,
+            received_on=today,
+            due_on=today + timedelta(days=30),
+            requested_by=by,
+            **extra,
+        )
+
+    # An access request whose file is ready, and its download link.
+    access = request(RequestKind.ACCESS, viewer, users["srt"], token_nonce="a" * 32)
+    access.archive.save("dossier.zip", ContentFile(b"PK"), save=False)
+    access.pdf.save("dossier.pdf", ContentFile(b"%PDF-1.4"), save=False)
+    access.state, access.built_at = RequestState.READY, timezone.now()
+    access.save()
+    ids["download_token"] = access_token(privacy_request=access, which="zip")
+    with mock.patch("django.core.signing.time.time", return_value=time.time() - 400 * 86400):
+        ids["expired_token"] = access_token(privacy_request=access, which="pdf")
+    revoked = request(RequestKind.ACCESS, viewer5, users["admin"], token_nonce="b" * 32)
+    revoked.archive.save("ancien.zip", ContentFile(b"PK"), save=True)
+    ids["revoked_token"] = access_token(privacy_request=revoked, which="zip")
+    revoked.token_nonce = "c" * 32  # built again: the old link is revoked
+    revoked.save()
+    # An erasure asked by the administrator: another manager or administrator confirms it.
+    erasure = request(RequestKind.ERASURE, viewer, users["admin"])
+    # One more of each for the moves that end a request (extend, close, cancel).
+    ids.update(
+        pviewer=viewer.pk,
+        pviewer5=viewer5.pk,
+        access=access.pk,
+        erasure=erasure.pk,
+        access5=revoked.pk,
+        hold=LegalHold.objects.create(
+            viewer=viewer, kind="dispute", reason="Litige", placed_by=users["manager"]
+        ).pk,
+        rule=RetentionRule.objects.order_by("pk").first().pk,
+        run=RetentionRun.objects.create(dry_run=True, started_by=users["manager"]).pk,
+        unsubscribe_token=unsubscribe_token(viewer=viewer, purpose="all"),
+    )
+
+
+def _outbox_and_frames(w: World, *, t1, t2, other) -> None:
+    """A failed reply in the outbox, an email's HTML, a reply box's letter preview."""
+    users, ids = w.users, w.ids
+    # A reply to France 5's viewer that failed: its subject is the viewer's.
+    ids["outbox"] = OutboxMessage.objects.create(
+        kind=MessageKind.REPLY,
+        state=MessageState.FAILED,
+        from_email="france5@example.fr",
+        recipients=["telespectateur5@example.fr"],
+        subject=f"Re: {other.subject}",
+        body_text="CORPS-SORTANT-FRANCE-5",
+        message_id="outbox-matrix@example.fr",
+        ticket=other,
+    ).pk
+    contact2 = t2.contacts.first()
+    contact2.body_html = "<p>HTML-NIVEAU-2</p>"
+    contact2.save(update_fields=["body_html"])
+    token = "apercu-matrice"
+    cache.set(
+        f"letter-preview:{token}",
+        {"user": users["srt"].pk, "ticket": t1.pk, "html": "APERCU-LETTRE-SRT"},
+        30 * 60,
+    )
+    ids["preview_token"] = token
 
 
 def _content_type_of_brand() -> int:
