@@ -1,5 +1,6 @@
 """A local SMTP server keeping every message it receives as an .eml file (DEMO_MAIL_DIR)."""
 
+import logging
 import time
 
 from django.conf import settings
@@ -16,6 +17,7 @@ class Command(BaseCommand):
         parser.add_argument("--port", type=int, default=settings.EMAIL_PORT)
 
     def handle(self, *args, host, port, **options):
+        logging.getLogger("mail.log").setLevel(logging.WARNING)  # aiosmtpd's every SMTP line
         controller = mailcatcher.start(settings.DEMO_MAIL_DIR, host=host, port=port)
         self.stdout.write(
             f"SMTP catcher on {host}:{port}, keeping mail in {settings.DEMO_MAIL_DIR}"

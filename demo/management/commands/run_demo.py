@@ -54,6 +54,13 @@ class Command(BaseCommand):
             f"Mail sent by the product: {env['SITE_URL']}/demo/mail/ (managers, administrators)"
         )
         children = []
+
+        def stop(signum, frame):
+            raise KeyboardInterrupt
+
+        # Ctrl-C (the terminal sends it to every child too) or a `kill`: all stop together.
+        signal.signal(signal.SIGINT, stop)
+        signal.signal(signal.SIGTERM, stop)
         try:
             for command in commands:
                 children.append(subprocess.Popen(command, env=env))
@@ -65,7 +72,7 @@ class Command(BaseCommand):
         finally:
             for child in children:
                 if child.poll() is None:
-                    child.send_signal(signal.SIGINT)
+                    child.terminate()
             for child in children:
                 try:
                     child.wait(timeout=5)
