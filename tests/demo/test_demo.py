@@ -191,3 +191,26 @@ def test_not_found_and_server_error_pages_are_french_and_friendly(client, settin
     page = client.get("/nulle-part/", HTTP_ACCEPT_LANGUAGE="fr")
     assert page.status_code == 404
     assert "/admin/" not in page.content.decode()  # no technical page listing the URLs
+
+
+def test_demo_data_is_busy_in_the_weeks_the_dashboards_open_on():
+    from contacts.models import CallRecord, Ticket
+
+    call_command("seed_demo", viewers=60, tickets=1000, years=5, no_users=True)
+    since = timezone.now() - timedelta(days=28)
+    recent = Ticket.objects.filter(created_at__gte=since).count()
+    # A tenth of the tickets (evenly over five years, 1000 tickets would leave about 15).
+    assert 70 <= recent <= 130
+    assert CallRecord.objects.filter(rang_at__gte=since).count() >= 30
+
+
+def test_the_server_error_page_is_ours(rf):
+    from django.utils import translation
+
+    from frt_crm.views import server_error
+
+    with translation.override("en"):
+        response = server_error(rf.get("/"))
+    assert response.status_code == 500
+    page = response.content.decode()
+    assert "Something went wrong" in page and "favicon.svg" in page
