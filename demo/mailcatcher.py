@@ -75,6 +75,8 @@ def read_messages(directory: Path, limit: int = 100) -> list[CaughtMessage]:
             date = parsedate_to_datetime(message["Date"]) if message["Date"] else None
         except (TypeError, ValueError):
             date = None
+        if date is not None and date.tzinfo is None:
+            date = date.replace(tzinfo=UTC)  # "-0000": UTC, says RFC 5322 (Django writes it)
         messages.append(
             CaughtMessage(
                 name=path.stem,
