@@ -5,6 +5,8 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 HOST ?= 127.0.0.1
 PORT ?= 8000
+# The demonstration's SMTP catcher (make run): where the product's mail goes.
+MAIL_PORT ?= 1025
 
 .PHONY: install run test lint format check migrate lock worker beat clean
 
@@ -22,7 +24,8 @@ migrate: install
 run: migrate
 	$(PY) manage.py seed_demo --if-empty
 	@echo "Serving http://$(HOST):$(PORT)/  (log in with a demo login above; Ctrl-C to stop)"
-	DEBUG=$${DEBUG:-1} $(PY) manage.py runserver $(HOST):$(PORT)
+	@echo "Mail the product sends is caught on 127.0.0.1:$(MAIL_PORT): read it on /demo/mail/ (manager)"
+	DEBUG=$${DEBUG:-0} $(PY) manage.py run_demo $(HOST):$(PORT) --mail-port $(MAIL_PORT)
 
 test: install
 	$(PY) -m pytest $(PYTEST_ARGS)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.http import HttpRequest
 from django.urls import NoReverseMatch, reverse
 from django.utils.translation import gettext_lazy as _
@@ -21,6 +22,7 @@ NAVIGATION = [
     ("reporting:dashboard", _("Dashboards"), "view_dashboards"),
     ("contacts:quarantine", _("Quarantine"), "view_quarantine"),
     ("outbox:index", _("Outbox"), "manage_outbox"),
+    ("demo:mail", _("Mail sent (demonstration)"), "manage_outbox"),
     ("replies:template_list", _("Response templates"), "manage_templates"),
     ("admin:index", _("Configuration"), "use_admin"),
     ("accounts:grant_list", _("Role grants"), "review_role_grants"),
@@ -37,6 +39,8 @@ def navigation(request: HttpRequest) -> dict:
     items = []
     for url_name, label, action in NAVIGATION:
         if action is not None and not permissions.can(user, action):
+            continue
+        if url_name == "demo:mail" and not settings.DEMO_MAIL_CATCHER:
             continue
         try:
             url = reverse(url_name)

@@ -452,6 +452,11 @@ def _adapt(value: object) -> object:
     return value
 
 
+# The demo's recent weeks: this share of the tickets is created within the last RECENT_DAYS.
+RECENT_DAYS = 28
+RECENT_SHARE = 0.1
+
+
 def seed(
     *,
     viewers: int,
@@ -461,9 +466,12 @@ def seed(
     batch: int = 5000,
     progress: Callable[[str], None] = lambda _msg: None,
     now: datetime | None = None,
+    recent_share: float = RECENT_SHARE,
 ) -> SeedReport:
     """Insert `viewers` viewers and `tickets` tickets (with their contacts) spread over
-    `years` years up to `now`; tickets older than a few weeks are resolved or closed."""
+    `years` years up to `now`; tickets older than a few weeks are resolved or closed.
+    `recent_share` of them fall in the last RECENT_DAYS days, the weeks the dashboards open on
+    (spread evenly over the years, 5,000 tickets would leave a few dozen there)."""
     gen = Generator(seed=seed)
     rng = gen.rng
     now = now or timezone.now()
@@ -529,6 +537,16 @@ def seed(
     # Volumes grow over the years (more recent tickets); references are reserved per year for
     # the whole run: one lock per year, not per ticket.
     offsets = sorted((span_seconds * (rng.random() ** 0.8) for _ in range(tickets)), reverse=True)
+    # A separate stream: the same seed draws the same tickets whatever the recent share.
+    recent = random.Random(seed + 1)
+    recent_seconds = RECENT_DAYS * 24 * 3600
+    offsets = sorted(
+        (
+            recent.uniform(0, recent_seconds) if recent.random() < recent_share else o
+            for o in offsets
+        ),
+        reverse=True,
+    )
     draws = [now - timedelta(seconds=o) for o in offsets]
     per_year: dict[int, int] = {}
     for at in draws:

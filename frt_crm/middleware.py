@@ -37,7 +37,7 @@ RETRY_AFTER_SECONDS = 5
 # tries to reach it; the others are answered 503 at once.
 PROBE_EVERY_SECONDS = 1.0
 # Paths that answer for themselves when the database is down (the health check reports it).
-_EXEMPT = ("/healthz", "/static/")
+_EXEMPT = ("/healthz", "/static/", "/favicon.ico")
 
 
 def is_database_outage(exc: BaseException) -> bool:

@@ -104,6 +104,7 @@ INSTALLED_APPS = [
     "reporting",
     "outbox",
     "privacy",
+    "demo",
 ]
 
 MIDDLEWARE = [
@@ -369,6 +370,10 @@ EMAIL_USE_SSL = env_bool("EMAIL_USE_SSL", False)
 EMAIL_TIMEOUT = env_int("EMAIL_TIMEOUT", 30, minimum=1)
 DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "relations.telespectateurs@example.fr")
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
+# The demonstration (`make run`): a local SMTP catcher keeps what the product sends as .eml
+# files in DEMO_MAIL_DIR, listed for managers on /demo/mail/ while this is on.
+DEMO_MAIL_CATCHER = env_bool("DEMO_MAIL_CATCHER", False)
+DEMO_MAIL_DIR = VAR_DIR / "mail"
 # The domain of the Message-IDs the CRM generates; replies are threaded back through them.
 EMAIL_MESSAGE_ID_DOMAIN = env_str("EMAIL_MESSAGE_ID_DOMAIN", "crm.example.fr")
 if EMAIL_USE_TLS and EMAIL_USE_SSL:

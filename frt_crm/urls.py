@@ -18,6 +18,7 @@ handler500 = "frt_crm.views.server_error"
 urlpatterns = [
     path("", views.home, name="home"),
     path("healthz", views.healthz, name="healthz"),
+    path("favicon.ico", views.favicon, name="favicon"),
     path(
         "login/",
         auth_views.LoginView.as_view(redirect_authenticated_user=True),
@@ -55,6 +56,8 @@ urlpatterns = [
     path("", include("outbox.urls")),
     # Viewers' data rights and retention (staff under /privacy/), signed links under /donnees/.
     path("", include("privacy.urls")),
+    # The demonstration's caught mail (/demo/mail/), only while DEMO_MAIL_CATCHER is on.
+    path("", include("demo.urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
     # ReDoc injects style elements before it can take a nonce and searches in a blob: worker:

@@ -7,11 +7,12 @@ import time
 
 from django.conf import settings
 from django.contrib.auth.decorators import login_required
+from django.contrib.staticfiles import finders
 from django.db import connection
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
 from django.views import defaults
-from django.views.decorators.cache import never_cache
+from django.views.decorators.cache import cache_control, never_cache
 from django.views.decorators.http import require_GET
 
 from .middleware import RETRY_AFTER_SECONDS, database_reachable, is_database_outage, outage_response
@@ -82,3 +83,12 @@ def server_error(request: HttpRequest) -> HttpResponse:
 @login_required
 def home(request: HttpRequest) -> HttpResponse:
     return render(request, "home.html")
+
+
+@require_GET
+@cache_control(max_age=86400, public=True)
+def favicon(request: HttpRequest) -> HttpResponse:
+    """/favicon.ico, asked by browsers on pages that name no icon (files, the API): the SVG."""
+    path = finders.find("favicon.svg")
+    with open(path, "rb") as icon:
+        return HttpResponse(icon.read(), content_type="image/svg+xml")

@@ -82,6 +82,9 @@ ROUTES: list[Row] = [
     # --- Project pages: home, health, sign-in, language ----------------------------------------------
     get(  "/",                                                    LOGIN,   OK,      OK,      OK,      OK,      OK,      OK),
     get(  "/healthz",                                             OK,      OK,      OK,      OK,      OK,      OK,      OK),
+    get(  "/favicon.ico",                                         OK,      OK,      OK,      OK,      OK,      OK,      OK),
+    # The demonstration's caught mail: managers' page, absent (404) unless DEMO_MAIL_CATCHER.
+    get(  "/demo/mail/",                                          LOGIN,   DENIED,  DENIED,  DENIED,  DENIED,  HIDDEN,  HIDDEN),
     get(  "/login/",                                              OK,      MOVED,   MOVED,   MOVED,   MOVED,   MOVED,   MOVED),
     post( "/i18n/setlang/",                                       ALLOWED, ALLOWED, ALLOWED, ALLOWED, ALLOWED, ALLOWED, ALLOWED),
     # --- The integrations API (DRF router) and its schema --------------------------------------------
