@@ -140,6 +140,12 @@ def database_pool_reset() -> None:
 def outage_response(request: HttpRequest) -> HttpResponse:
     """503 with Retry-After: JSON for the API and JSON clients, a French page for people.
     Touches no database (no session, no user, no context processor)."""
+    if request.path.startswith("/healthz"):
+        # A middleware that reads the session met the outage before the view: /healthz still
+        # answers its own JSON (database down, broker as it is), which needs no session.
+        from .views import healthz
+
+        return healthz(request)
     from django.template.loader import render_to_string
     from django.utils.translation import gettext
 

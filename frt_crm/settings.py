@@ -194,10 +194,6 @@ elif _db["ENGINE"] == "django.db.backends.postgresql":
     # CONN_MAX_AGE = 0 with it. DATABASE_POOL=0 turns it off (e.g. behind PgBouncer).
     if env_bool("DATABASE_POOL", True):
         _db["CONN_MAX_AGE"] = 0
-        # With the pool, Django checks each connection (one empty round trip) as it leaves
-        # the pool, so one the server dropped (a restart, pg_terminate_backend, a failover) is
-        # replaced instead of failing the request that drew it.
-        _db["CONN_HEALTH_CHECKS"] = True
         _db["OPTIONS"] = {
             **_db["OPTIONS"],
             "pool": {

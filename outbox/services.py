@@ -18,6 +18,7 @@ from __future__ import annotations
 import logging
 import smtplib
 import socket
+import time
 from collections.abc import Iterable
 from datetime import datetime, timedelta
 from email.utils import make_msgid
@@ -219,7 +220,30 @@ def message_deliver(*, message_pk: int) -> str:
     )
 
 
+# After the SMTP server accepted a message, recording it must outlast a database blip: a row
+# left `sending` is sent again by the sweep (the fault-injection tests caught one mail sent
+# twice after pg_terminate_backend). The update is conditional, so retrying it is safe.
+FINISH_RETRY_DELAYS = (0.2, 0.5, 1, 2, 4, 8)
+
+
 def _finish(message: OutboxMessage, state: str, **fields) -> str:
+    from django.db import InterfaceError, OperationalError, connection
+
+    for delay in (*FINISH_RETRY_DELAYS, None):
+        try:
+            return _finish_once(message, state, **fields)
+        except (OperationalError, InterfaceError):
+            if delay is None:
+                raise
+            logger.warning(
+                "outbox message %s: recording %s failed, trying again", message.pk, state
+            )
+            connection.close()  # a dead connection is replaced on the next query
+            time.sleep(delay)
+    return ""  # not reached
+
+
+def _finish_once(message: OutboxMessage, state: str, **fields) -> str:
     with transaction.atomic():
         updated = OutboxMessage.objects.filter(pk=message.pk, state=MessageState.SENDING).update(
             state=state, claimed_at=None, **fields

@@ -206,3 +206,32 @@ def test_retry_of_a_failed_message_is_audited_and_sends_the_same_message_id(
     assert smtp.accepted[0]["Message-ID"] == f"<{message.message_id}>"
     assert AuditEvent.objects.filter(action="outbox.retry", actor=manager).count() == 1
     assert not services.message_retry(message=message, by=manager)  # sent: nothing to retry
+
+
+def test_a_database_blip_after_the_server_accepted_does_not_send_it_twice(
+    smtp, django_capture_on_commit_callbacks, monkeypatch
+):
+    """Found by the fault-injection tests: a connection cut between the SMTP server's 250 and
+    the row's update left it `sending`, and the sweep sent it again. The update is retried."""
+    from unittest import mock
+
+    from django.db import OperationalError, connection
+
+    real = services._finish_once
+    calls = []
+
+    def cut_once(message, state, **fields):
+        calls.append(state)
+        if len(calls) == 1:
+            raise OperationalError("terminating connection due to administrator command")
+        return real(message, state, **fields)
+
+    monkeypatch.setattr(services, "_finish_once", cut_once)
+    monkeypatch.setattr(services, "FINISH_RETRY_DELAYS", (0, 0))
+    with mock.patch.object(connection, "close"), django_capture_on_commit_callbacks(execute=True):
+        message = write()
+    message.refresh_from_db()
+    assert calls == [MessageState.SENT, MessageState.SENT]
+    assert message.state == MessageState.SENT
+    assert services.outbox_sweep(now=timezone.now() + timedelta(hours=1))["rescued"] == 0
+    assert len(smtp.accepted) == 1
