@@ -87,9 +87,7 @@ def test_a_copy_of_the_live_policy_saves_unchanged_and_publishes(client, manager
     assert _live().pk == draft.pk
 
 
-def test_an_unknown_sender_list_is_refused_in_french_naming_the_rule_and_the_list(
-    client, manager
-):
+def test_an_unknown_sender_list_is_refused_in_french_naming_the_rule_and_the_list(client, manager):
     client.force_login(manager)
     draft = _copy_live_in_the_admin(client)
     rule = draft.rules.get(code="expediteur-institutionnel")
@@ -126,9 +124,7 @@ def test_an_unknown_sender_list_is_refused_in_french_naming_the_rule_and_the_lis
         ),
     ],
 )
-def test_the_refusal_names_the_rule_and_the_lists_in_the_readers_language(
-    language, codes, message
-):
+def test_the_refusal_names_the_rule_and_the_lists_in_the_readers_language(language, codes, message):
     from routing.services import PolicyError, policy_compile
 
     data = {
