@@ -115,9 +115,22 @@ class PolicyRuleForm(forms.ModelForm):
             )
             self.add_error(field, message)
             return cleaned
-        # Terms are compiled against this version's word lists (unknown @list, bad prefix…).
+        # Terms are compiled against this version's word lists (unknown @list, bad prefix…)
+        # and its sender lists: a rule may name them ("expediteur-institutionnel" does).
         lexicons = (self.parent.lexicons if self.parent is not None else None) or {}
-        problem = _check({"version": "check", "lexicons": lexicons, "rules": [data]})
+        sender_lists = (self.parent.sender_lists if self.parent is not None else None) or []
+        if not isinstance(sender_lists, list) or _check(
+            {"version": "check", "lexicons": lexicons, "sender_lists": sender_lists}
+        ):
+            sender_lists = []  # the version's own field says what is wrong with them
+        problem = _check(
+            {
+                "version": "check",
+                "lexicons": lexicons,
+                "sender_lists": sender_lists,
+                "rules": [data],
+            }
+        )
         if problem:
             self.add_error("conditions", problem)
         return cleaned

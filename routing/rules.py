@@ -718,6 +718,15 @@ class _Context:
         return self._signature
 
 
+class UnknownSenderListsError(ValueError):
+    """A rule names sender lists the policy does not define (kept apart so that the admin can
+    say it in the reader's language, naming the rule and the lists)."""
+
+    def __init__(self, *, rule: str, codes: list[str]) -> None:
+        self.rule, self.codes = rule, list(codes)
+        super().__init__(f"rule {rule}: unknown sender lists {self.codes}")
+
+
 class _CompiledSenderList:
     def __init__(
         self,
@@ -772,7 +781,7 @@ class _CompiledRule:
         self.topics = frozenset(c.topics)
         unknown = [code for code in c.sender_lists if code not in sender_lists]
         if unknown:
-            raise ValueError(f"rule {rule.code}: unknown sender lists {unknown}")
+            raise UnknownSenderListsError(rule=rule.code, codes=unknown)
         self.sender_lists = tuple(sender_lists[code] for code in c.sender_lists)
 
     def match(self, ctx: _Context, *, topic: str | None) -> _Match | None:

@@ -21,6 +21,7 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from accounts.models import User
 from accounts.services import audit_record
@@ -65,6 +66,14 @@ def policy_compile(data: dict[str, Any]) -> rules.Policy:
         }
     try:
         return rules.policy_from_dict(data)
+    except rules.UnknownSenderListsError as exc:
+        codes = ", ".join(exc.codes)
+        message = ngettext(
+            "Rule “%(rule)s” names a sender list that does not exist: %(codes)s.",
+            "Rule “%(rule)s” names sender lists that do not exist: %(codes)s.",
+            len(exc.codes),
+        ) % {"rule": exc.rule, "codes": codes}
+        raise PolicyError(message) from exc
     except (ValueError, TypeError, KeyError) as exc:
         raise PolicyError(str(exc)) from exc
 
