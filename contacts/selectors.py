@@ -214,9 +214,7 @@ def viewer_card(
         more_tickets=len(tickets) > limit,
         channel_counts=_channel_counts(user=user, viewer_id=viewer.pk),
         open_tickets=[
-            t
-            for t in viewer_open_tickets(user=user, viewer=viewer)
-            if t.pk != exclude_ticket
+            t for t in viewer_open_tickets(user=user, viewer=viewer) if t.pk != exclude_ticket
         ],
     )
 

@@ -50,9 +50,10 @@ def test_agent_sees_the_standing_of_a_level_2_request_not_its_content(
     assert level2.reference in page
     assert gettext("level %(n)s") % {"n": 2} in page
     assert level2.get_status_display() in page
-    assert level2.resolution_due_at.astimezone(timezone.get_current_timezone()).strftime(
-        "%d/%m/%Y"
-    ) in page
+    assert (
+        level2.resolution_due_at.astimezone(timezone.get_current_timezone()).strftime("%d/%m/%Y")
+        in page
+    )
     assert SECRET not in page
     assert f"/tickets/{level2.pk}/" not in page
     assert gettext("No open ticket.") not in page
