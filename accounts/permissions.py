@@ -181,6 +181,12 @@ def follows_srt_escalations(user: Any) -> bool:
     return role_of(user) in _FOLLOW_SRT_ESCALATIONS
 
 
+def tracks_tickets(user: Any) -> bool:
+    """May the user know that the tickets of their brands exist, at every level, and where they
+    stand (the "track" action)? Selectors add the brand scope to build it into a query."""
+    return role_of(user) in _TICKET_TRACK
+
+
 def _escalated_by_srt(ticket: Any) -> bool:
     if ticket.pk is None:
         return False

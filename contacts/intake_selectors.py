@@ -19,15 +19,19 @@ from .models import (
     Ticket,
     Viewer,
 )
-from .selectors import ticket_scope_q
+from .selectors import open_tickets_tracked
 from .services.viewers import fold, normalise_email, normalise_phone
 
 
 def _open_tickets(user: User | None) -> Prefetch:
-    tickets = Ticket.objects.filter(status__in=OPEN_STATUSES).select_related("brand")
-    if user is not None:
-        tickets = tickets.filter(ticket_scope_q(user))
-    return Prefetch("tickets", queryset=tickets.order_by("-created_at"), to_attr="open_tickets")
+    """Each viewer's open tickets as `open_tickets`: for a user, those whose standing they may
+    know at every level, flagged `readable` (`open_tickets_tracked`), in one query."""
+    if user is None:
+        tickets = Ticket.objects.filter(status__in=OPEN_STATUSES).select_related("brand")
+        tickets = tickets.order_by("-created_at")
+    else:
+        tickets = open_tickets_tracked(user=user)
+    return Prefetch("tickets", queryset=tickets, to_attr="open_tickets")
 
 
 def viewers_for_phone(*, number: str, limit: int = 5) -> list[Viewer]:

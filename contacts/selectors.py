@@ -6,7 +6,16 @@ import re
 from dataclasses import dataclass, field
 
 from django.db import connection
-from django.db.models import BooleanField, Count, Exists, OuterRef, Prefetch, Q, QuerySet
+from django.db.models import (
+    BooleanField,
+    Count,
+    Exists,
+    ExpressionWrapper,
+    OuterRef,
+    Prefetch,
+    Q,
+    QuerySet,
+)
 from django.db.models.expressions import RawSQL
 from django.http import Http404
 
@@ -14,6 +23,7 @@ from accounts import permissions
 from accounts.models import User
 
 from .models import (
+    OPEN_STATUSES,
     Attachment,
     Contact,
     InternalNote,
@@ -48,6 +58,50 @@ def ticket_scope_q(user: User, *, work: bool = False) -> Q:
     if scope is not None:
         q &= Q(brand_id__in=sorted(scope)) | Q(brand_id__isnull=True)
     return q
+
+
+def ticket_track_q(user: User) -> Q:
+    """The tickets whose standing `user` may know (`permissions.can(user, "track", ticket)`):
+    every level, the user's brands and the tickets with no known brand."""
+    if not permissions.tracks_tickets(user):
+        return Q(pk__in=[])
+    scope = permissions.brand_scope(user)
+    if scope is None:
+        return Q()
+    return Q(brand_id__in=sorted(scope)) | Q(brand_id__isnull=True)
+
+
+def open_tickets_tracked(*, user: User) -> QuerySet[Ticket]:
+    """Open tickets whose standing the user may know, each flagged `readable` when the user may
+    also read it (`ticket_scope_q`): one query, for the call desk and the viewer card. Only a
+    readable ticket's subject and page may be shown; of the others, the reference, level,
+    state and due date (to tell a caller where their request stands)."""
+    return (
+        Ticket.objects.filter(ticket_track_q(user), status__in=OPEN_STATUSES)
+        .annotate(readable=ExpressionWrapper(ticket_scope_q(user), output_field=BooleanField()))
+        .select_related("brand")
+        .order_by("-created_at", "-id")
+    )
+
+
+def viewer_open_tickets(*, user: User, viewer: Viewer) -> list[Ticket]:
+    """The viewer's open tickets the user may track (see `open_tickets_tracked`)."""
+    return [
+        t
+        for t in open_tickets_tracked(user=user).filter(viewer=viewer)
+        if permissions.can(user, "track", t)
+    ]
+
+
+def ticket_get_for_tracking(*, user: User, pk: int) -> Ticket:
+    """An open ticket the user may track (to attach a call to it), or Http404."""
+    try:
+        ticket = open_tickets_tracked(user=user).get(pk=pk)
+    except (Ticket.DoesNotExist, ValueError):
+        raise Http404 from None
+    if not permissions.can(user, "track", ticket):
+        raise Http404
+    return ticket
 
 
 def ticket_list(*, user: User, work: bool = False) -> QuerySet[Ticket]:
@@ -130,13 +184,17 @@ class ViewerCard:
     tickets: list[Ticket]  # the viewer's tickets the user may see, newest first
     more_tickets: bool
     channel_counts: list[dict]
+    # The viewer's open tickets at every level whose standing the user may know, each flagged
+    # `readable` (content shown only then): see `open_tickets_tracked`.
+    open_tickets: list[Ticket] = field(default_factory=list)
 
 
 def viewer_card(
     *, user: User, viewer: Viewer, exclude_ticket: int | None = None, limit: int = 20
 ) -> ViewerCard:
     """The viewer card: details, addresses (failing ones flagged), consents, and their history
-    across tickets and channels, restricted to the tickets the user may see. Five queries."""
+    across tickets and channels, restricted to the tickets the user may see, and the standing
+    of their open tickets the user may track. Six queries."""
     consents = list(
         ViewerConsent.objects.filter(viewer=viewer)
         .select_related("recorded_by")
@@ -155,6 +213,9 @@ def viewer_card(
         tickets=tickets[:limit],
         more_tickets=len(tickets) > limit,
         channel_counts=_channel_counts(user=user, viewer_id=viewer.pk),
+        open_tickets=[
+            t for t in viewer_open_tickets(user=user, viewer=viewer) if t.pk != exclude_ticket
+        ],
     )
 
 

@@ -169,15 +169,21 @@ def call_log(*, by: User, data: CallLogInput) -> IntakeResult:
     """Log a call an agent took: the contact on the viewer's ticket (a chosen open ticket, or a
     new one), resolved at first contact or left `new` for triage.
 
-    Requires `log_call` and the brand in the agent's scope; a chosen ticket must be one the
-    agent may work on. A call already logged (same call id) is not logged twice.
+    Requires `log_call` and the brand in the agent's scope. A chosen ticket is one the agent
+    may work on, or one whose standing they may only track (a level-2 or level-3 request): the
+    call is then added to it as a contact and nothing else (its state is the handling level's
+    to change, whatever the outcome chosen). A call already logged (same call id) is not
+    logged twice.
     """
     permissions.require(by, "log_call")
     scope = permissions.brand_scope(by)
     if scope is not None and data.brand.pk not in scope:
         raise PermissionDenied
+    contact_only = False
     if data.ticket is not None and not permissions.can(by, "work", data.ticket):
-        raise PermissionDenied
+        if not permissions.can(by, "track", data.ticket):
+            raise PermissionDenied
+        contact_only = True
     reason_label = Topic(data.reason).label if data.reason in Topic.values else data.reason
     first_line = (data.notes or "").strip().splitlines()[0][:120] if data.notes.strip() else ""
     subject = f"{reason_label} — {first_line}" if first_line else str(reason_label)
@@ -202,7 +208,7 @@ def call_log(*, by: User, data: CallLogInput) -> IntakeResult:
                 contact=result.contact, viewer=result.viewer, agent=data.call.agent or by
             )
         ticket = result.ticket
-        if data.outcome == CallOutcome.RESOLVED and ticket is not None:
+        if data.outcome == CallOutcome.RESOLVED and ticket is not None and not contact_only:
             if result.status == CREATED:
                 result.ticket = ticket_resolve_first_contact(
                     ticket=ticket, by=by, topic=data.reason

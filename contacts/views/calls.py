@@ -3,6 +3,8 @@ one page, a search that answers as the agent types (htmx), keyboard all the way.
 
 from __future__ import annotations
 
+from urllib.parse import urlencode
+
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
@@ -15,7 +17,7 @@ from accounts import permissions
 from ..intake_forms import CallLogForm
 from ..intake_selectors import viewer_for_desk, viewer_search_for_desk
 from ..models import CallRecord
-from ..selectors import ticket_get_for_user
+from ..selectors import ticket_get_for_tracking
 from ..services.calls import CallLogInput, call_log
 from ..services.intake import SenderIdentity
 
@@ -24,6 +26,12 @@ def _call(call_id: str) -> CallRecord | None:
     if not call_id:
         return None
     return CallRecord.objects.select_related("brand", "viewer").filter(call_id=call_id).first()
+
+
+def _attach_url(viewer, call: CallRecord | None) -> str:
+    """The desk's address with this viewer (and call) chosen: `&ticket=` picks a request."""
+    params = {"viewer": viewer.pk, **({"call": call.call_id} if call else {})}
+    return "?" + urlencode(params)
 
 
 @login_required
@@ -54,7 +62,7 @@ def call_desk(request: HttpRequest) -> HttpResponse:
             cd = form.cleaned_data
             ticket = None
             if cd.get("ticket"):
-                ticket = ticket_get_for_user(user=user, pk=cd["ticket"])
+                ticket = ticket_get_for_tracking(user=user, pk=cd["ticket"])
             result = call_log(
                 by=user,
                 data=CallLogInput(
@@ -96,7 +104,9 @@ def call_desk(request: HttpRequest) -> HttpResponse:
         form = CallLogForm(initial=initial, user=user)
         status = 200
     results = viewer_search_for_desk(user=user, query=query) if query and viewer is None else []
-    selected_ticket = source.get("ticket") or ""
+    selected_ticket = str(source.get("ticket") or "")
+    open_tickets = getattr(viewer, "open_tickets", []) if viewer else []
+    chosen = next((t for t in open_tickets if str(t.pk) == selected_ticket), None)
     return render(
         request,
         "contacts/call_log.html",
@@ -106,8 +116,10 @@ def call_desk(request: HttpRequest) -> HttpResponse:
             "call": call,
             "q": query,
             "results": results,
-            "selected_ticket": str(selected_ticket),
-            "open_tickets": getattr(viewer, "open_tickets", []) if viewer else [],
+            "selected_ticket": selected_ticket if chosen else "",
+            "chosen_ticket": chosen,
+            "open_tickets": open_tickets,
+            "attach_url": _attach_url(viewer, call) if viewer else "",
         },
         status=status,
     )

@@ -141,11 +141,11 @@ def test_ticket_page_query_count_is_pinned_and_independent_of_the_thread(
     client.force_login(agent)
     client.get(url(small))  # warm the session
     # session, user, brand scope (2), ticket, thread, attachments, events, notes, survey,
-    # consents, emails, phones, history, channel counts,
+    # consents, emails, phones, history, channel counts, open requests (tracked),
     # templates, teams (reroute: not for agents).
-    with django_assert_num_queries(16):
+    with django_assert_num_queries(17):
         client.get(url(small))
-    with django_assert_num_queries(16):
+    with django_assert_num_queries(17):
         client.get(url(big))
 
 

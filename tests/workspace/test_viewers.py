@@ -101,12 +101,15 @@ def test_viewer_page_shows_history_in_scope_with_a_pinned_query_count(
     page = reverse("contacts:viewer", args=[viewer.pk])
     client.get(page)
     # session, user, brand scope (2), viewer, consents, tickets (card), emails, phones,
-    # channel counts, tickets (page), contacts, merges, duplicates, merged viewers
-    with django_assert_num_queries(15):
+    # channel counts, open requests (tracked), tickets (page), contacts, merges, duplicates,
+    # merged viewers
+    with django_assert_num_queries(16):
         response = client.get(page)
     html = response.content.decode()
-    assert ticket.reference in html and hidden.reference not in html
+    # The level-2 request's standing is shown (the agent may track it), never its content.
+    assert ticket.reference in html and hidden.reference in html
     assert "Secret de niveau deux" not in html
+    assert reverse("contacts:ticket", args=[hidden.pk]) not in html
 
 
 def test_viewer_history_is_keyset_paginated(client, srt):
