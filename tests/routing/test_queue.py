@@ -227,7 +227,11 @@ def test_tickets_escalated_or_sent_back_to_the_queue_carry_a_badge_with_the_reas
     assert html.count('class="badge moved escalated"') == 1
     assert html.count('class="badge moved sent-back"') == 1
     assert "Le rédacteur en chef doit répondre" in html
-    assert '<span class="visually-hidden"> — Reason for sending it back: Pas un cas' in html
+    # The reason is read out with the badge (visually hidden text), and hovered (title).
+    hidden = html.split('class="badge moved sent-back"')[1].split("</span></span>")[0]
+    assert '<span class="visually-hidden"> — ' in hidden
+    assert hidden.endswith("Pas un cas de médiation")
+    assert 'title="' in hidden and "Pas un cas de médiation" in hidden.split('title="')[1]
 
 
 def test_a_ticket_triaged_straight_to_level_2_carries_no_badge(srt):
