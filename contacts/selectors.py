@@ -236,6 +236,16 @@ class TicketPage:
     card: ViewerCard | None
     survey: object | None = None
     merged_from: list[str] = field(default_factory=list)  # references merged into this one
+    # The escalation or send-back that brought the ticket to its level, with its reason.
+    arrival: TicketEvent | None = None
+
+
+def _arrival(ticket: Ticket, events: list[TicketEvent]) -> TicketEvent | None:
+    """The last escalation or send-back, when it is what put the ticket at its present level."""
+    moves = [e for e in events if e.kind in {TicketEventKind.ESCALATED, TicketEventKind.SENT_BACK}]
+    if moves and moves[-1].to_value == str(ticket.level):
+        return moves[-1]
+    return None
 
 
 def ticket_page(*, user: User, ticket: Ticket) -> TicketPage:
@@ -274,6 +284,7 @@ def ticket_page(*, user: User, ticket: Ticket) -> TicketPage:
             for e in events
             if e.kind == TicketEventKind.MERGED and e.from_value and not e.to_value
         ],
+        arrival=_arrival(ticket, events),
     )
 
 

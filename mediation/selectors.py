@@ -235,6 +235,12 @@ def opinions_to_review(*, user: User) -> QuerySet[Opinion]:
     )
 
 
+def opinion_reviewers(*, opinion: Opinion) -> list[User]:
+    """The mediators who may review ``opinion`` (every one but its author); managers may too,
+    and the page says so without listing them."""
+    return [u for u in mediators() if permissions.can(u, "review", opinion)]
+
+
 def comments_to_moderate() -> QuerySet[OpinionComment]:
     return (
         OpinionComment.objects.filter(status=CommentStatus.PENDING)

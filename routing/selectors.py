@@ -26,6 +26,7 @@ from django.db.models import (
     OuterRef,
     Q,
     QuerySet,
+    Subquery,
     Value,
     When,
 )
@@ -289,6 +290,7 @@ def queue_list(
     page = list(
         Ticket.objects.filter(pk__in=ids)
         .select_related("brand", "programme", "viewer", "team", "assignee")
+        .annotate(**_arrival_annotations())
         # What a queue row does not show: the stored decision, long texts.
         .defer(
             "triage_decision",
@@ -301,6 +303,8 @@ def queue_list(
         )
         .order_by(*order)[: limit + 1]
     )
+    for ticket in page:
+        _mark_arrival(ticket)
     next_cursor = _cursor_for(page[limit - 1], sort) if len(page) > limit else None
     return QueuePage(
         tickets=page[:limit],
@@ -309,6 +313,29 @@ def queue_list(
         facets=facets,
         programmes=programmes,
     )
+
+
+_LEVEL_MOVES = (TicketEventKind.ESCALATED, TicketEventKind.SENT_BACK)
+
+
+def _arrival_annotations() -> dict[str, Subquery]:
+    """The ticket's last escalation or send-back (kind, level reached, reason), as correlated
+    subqueries of the page's own query (``ticket_event_ticket_idx``): no query per row."""
+    last_move = TicketEvent.objects.filter(ticket=OuterRef("pk"), kind__in=_LEVEL_MOVES).order_by(
+        "-at", "-id"
+    )
+    return {
+        f"arrival_{name}": Subquery(last_move.values(column)[:1])
+        for name, column in (("kind", "kind"), ("to", "to_value"), ("reason", "reason"))
+    }
+
+
+def _mark_arrival(ticket: Ticket) -> None:
+    """Keep ``arrival_kind``/``arrival_reason`` only when that move brought the ticket to the
+    level it is at now (a later re-triage to another level is not an escalation)."""
+    if getattr(ticket, "arrival_to", None) != str(ticket.level):
+        ticket.arrival_kind = None
+        ticket.arrival_reason = ""
 
 
 def _non_facet_q(f: QueueFilters) -> Q:

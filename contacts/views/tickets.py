@@ -15,6 +15,7 @@ import time
 from typing import Any
 
 from django.contrib import messages
+from django.contrib.auth import get_user_model
 from django.contrib.auth.decorators import login_required
 from django.core.cache import cache
 from django.core.exceptions import PermissionDenied
@@ -366,8 +367,8 @@ def _presence_key(ticket_id: int) -> str:
     return f"workspace:presence:{ticket_id}"
 
 
-def presence_mark(*, ticket_id: int, user, leaving: bool = False) -> list[str]:
-    """Refresh (or remove) the user's mark on the ticket; returns the others' names."""
+def presence_mark(*, ticket_id: int, user, leaving: bool = False) -> dict[int, str]:
+    """Refresh (or remove) the user's mark on the ticket; returns the others' names by id."""
     now = time.time()
     key = _presence_key(ticket_id)
     marks = cache.get(key) or {}
@@ -378,7 +379,17 @@ def presence_mark(*, ticket_id: int, user, leaving: bool = False) -> list[str]:
     else:
         marks[uid] = (str(user), now)
     cache.set(key, marks, PRESENCE_TTL * 2)
-    return sorted(name for other, (name, _at) in marks.items() if other != uid)
+    return {int(other): name for other, (name, _at) in marks.items() if other != uid}
+
+
+def _still_reading(ticket, others: dict[int, str]) -> list[str]:
+    """The names of those marked on the ticket who may still read it: a colleague whose
+    access was withdrawn (deactivated, moved off the brand or the level) is no longer shown,
+    even while their mark lasts."""
+    if not others:
+        return []
+    users = get_user_model().objects.filter(pk__in=others, is_active=True)
+    return sorted(others[u.pk] for u in users if permissions.can(u, "view", ticket))
 
 
 @login_required
@@ -387,7 +398,7 @@ def ticket_presence(request: HttpRequest, pk: int) -> HttpResponse:
     """The htmx fragment polled by the ticket page: colleagues with the ticket open, and
     whether the ticket changed since the page was rendered (`?v=` its version then)."""
     ticket = ticket_get_for_user(user=request.user, pk=pk)
-    others = presence_mark(ticket_id=ticket.pk, user=request.user)
+    others = _still_reading(ticket, presence_mark(ticket_id=ticket.pk, user=request.user))
     try:
         seen_version = int(request.GET.get("v", ""))
     except ValueError:

@@ -502,6 +502,7 @@ def opinion_review(request: HttpRequest, pk: int) -> HttpResponse:
             "opinion": opinion,
             "form": form,
             "leaks": services.opinion_identity_leaks(opinion=opinion),
+            "reviewer_names": [str(u) for u in selectors.opinion_reviewers(opinion=opinion)],
         },
     )
 

@@ -239,3 +239,45 @@ def test_a_regional_station_page_leads_to_its_national_brand(client):
     response = client.get(reverse("mediation:public_list", args=["france3-bretagne"]))
     assert response.status_code == 302
     assert response["Location"] == reverse("mediation:public_list", args=["france3"])
+
+
+def _reviewers_line(client, case):
+    html = client.get(reverse("mediation:opinion_review", args=[case.pk])).content.decode()
+    return html.split('id="reviewers">')[1].split("</p>")[0]
+
+
+def test_the_review_page_says_who_must_review_the_opinion(
+    client, case, mediator, news_mediator, manager
+):
+    from mediation.services import opinion_review, opinion_save_draft, opinion_submit
+
+    opinion = opinion_save_draft(
+        case=case, by=mediator, title="Avis à relire", question="Q", department_answer="", body="B"
+    )
+    opinion_submit(opinion=opinion, by=mediator)
+    client.force_login(manager)
+    line = _reviewers_line(client, case)
+    # The other mediator is named as reviewer; the author only as the one who may not review.
+    assert str(news_mediator) in line and str(mediator) in line
+    assert line.index(str(news_mediator)) < line.index(str(mediator))
+    assert line.count(str(mediator)) == 1
+    client.force_login(news_mediator)
+    assert str(news_mediator) in _reviewers_line(client, case)
+    # Once reviewed, the page says by whom.
+    opinion_review(opinion=opinion, by=news_mediator, approve=True)
+    client.force_login(manager)
+    line = _reviewers_line(client, case)
+    assert str(news_mediator) in line and str(mediator) not in line
+
+
+def test_with_no_other_mediator_the_review_page_names_the_managers(client, case, mediator, manager):
+    from mediation.services import opinion_save_draft, opinion_submit
+
+    opinion = opinion_save_draft(
+        case=case, by=mediator, title="Avis", question="Q", department_answer="", body="B"
+    )
+    opinion_submit(opinion=opinion, by=mediator)
+    client.force_login(manager)
+    line = _reviewers_line(client, case)
+    assert line.count(str(mediator)) == 1  # as the author who may not review
+    assert "manager" in line or "responsable" in line

@@ -8,6 +8,7 @@ from django.utils import timezone
 
 from contacts.models import Priority, SlaState, Status
 from routing.selectors import queue_list, team_queues_for
+from routing.services import ticket_escalate, ticket_send_back
 from tests.factories import TicketFactory, UserFactory, brand
 from tests.routing.helpers import join, queued_ticket, team
 
@@ -197,3 +198,44 @@ def test_a_ticket_sent_for_review_by_the_second_opinion_says_so_in_the_queue(cli
     assert "À relire : médiation probable" in row[: row.index("</tr>")]
     row = html[html.index(f'href="/tickets/{plain.pk}/"') :]
     assert "À relire" not in row[: row.index("</tr>")]
+
+
+def test_tickets_escalated_or_sent_back_to_the_queue_carry_a_badge_with_the_reason(
+    client, agent, srt, mediator, django_assert_num_queries
+):
+    join(srt, "srt-france2")
+    srt2 = team("srt-france2")
+    escalated = queued_ticket("n1-call-centre", resolution_due_at=_due(1))
+    ticket_escalate(ticket=escalated, by=agent, reason="Le rédacteur en chef doit répondre")
+    back = queued_ticket("n1-call-centre", resolution_due_at=_due(2))
+    back = ticket_escalate(ticket=back, by=agent, reason="x")
+    back = ticket_escalate(ticket=back, by=srt, reason="Plainte de déontologie")
+    ticket_send_back(ticket=back, by=mediator, reason="Pas un cas de médiation")
+    plain = queued_ticket("srt-france2", resolution_due_at=_due(3))
+    page = queue_list(user=srt, team=srt2)
+    marks = {t.pk: (t.arrival_kind, t.arrival_reason) for t in page.tickets}
+    assert marks == {
+        escalated.pk: ("escalated", "Le rédacteur en chef doit répondre"),
+        back.pk: ("sent_back", "Pas un cas de médiation"),
+        plain.pk: (None, ""),
+    }
+    client.force_login(srt)
+    client.get(reverse("routing:queue"), {"team": "srt-france2"})  # warm the session
+    # The marks come with the page: the same count as the pinned page above.
+    with django_assert_num_queries(8):
+        html = client.get(reverse("routing:queue"), {"team": "srt-france2"}).content.decode()
+    assert html.count('class="badge moved escalated"') == 1
+    assert html.count('class="badge moved sent-back"') == 1
+    assert "Le rédacteur en chef doit répondre" in html
+    # The reason is read out with the badge (visually hidden text), and hovered (title).
+    hidden = html.split('class="badge moved sent-back"')[1].split("</span></span>")[0]
+    assert '<span class="visually-hidden"> — ' in hidden
+    assert hidden.endswith("Pas un cas de médiation")
+    assert 'title="' in hidden and "Pas un cas de médiation" in hidden.split('title="')[1]
+
+
+def test_a_ticket_triaged_straight_to_level_2_carries_no_badge(srt):
+    join(srt, "srt-france2")
+    queued_ticket("srt-france2")
+    (ticket,) = queue_list(user=srt, team=team("srt-france2")).tickets
+    assert ticket.arrival_kind is None

@@ -9,7 +9,7 @@ from contacts.models import Contact, Status, Ticket, TicketEventKind
 from satisfaction.models import Survey
 from tests.factories import TicketFactory
 
-from .helpers import consent, workspace_ticket
+from .helpers import consent, team, workspace_ticket
 
 pytestmark = pytest.mark.django_db
 
@@ -132,6 +132,24 @@ def test_presence_shows_colleagues_with_the_same_ticket_open(client, agent, srt,
     client.force_login(manager)
     html = client.get(presence, {"v": ticket.version}).content.decode()
     assert str(srt) not in html and str(agent) in html
+
+
+def test_presence_only_names_colleagues_who_may_still_read_the_ticket(client, agent, srt):
+    ticket = workspace_ticket()
+    presence = reverse("contacts:ticket_presence", args=[ticket.pk])
+    client.force_login(agent)
+    client.get(presence, {"v": ticket.version})
+    client.force_login(srt)
+    assert str(agent) in client.get(presence, {"v": ticket.version}).content.decode()
+    # The ticket went up to level 2: the level-1 agent may no longer read it.
+    Ticket.objects.filter(pk=ticket.pk).update(level=2, team=team("srt-france2"))
+    html = client.get(presence, {"v": ticket.version}).content.decode()
+    assert str(agent) not in html and "presence" not in html
+    # A deactivated colleague is not shown either.
+    Ticket.objects.filter(pk=ticket.pk).update(level=1)
+    agent.is_active = False
+    agent.save(update_fields=["is_active"])
+    assert str(agent) not in client.get(presence, {"v": ticket.version}).content.decode()
 
 
 def test_presence_says_when_the_ticket_changed_since_the_page_was_opened(client, agent):

@@ -186,3 +186,22 @@ def test_inbound_email_without_html_shows_text(client, agent):
     html = client.get(url(ticket)).content.decode()
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html
     assert "<script>alert(1)</script>" not in html
+
+
+def test_the_escalation_reason_is_shown_at_the_top_of_the_ticket(client, agent, srt):
+    from routing.services import ticket_escalate
+
+    ticket = workspace_ticket()
+    ticket_escalate(ticket=ticket, by=agent, reason="Le téléspectateur conteste un reportage")
+    client.force_login(srt)
+    html = client.get(url(ticket)).content.decode()
+    top = html.index('class="message arrival arrival-escalated"')
+    assert top < html.index('class="ticket-head"')
+    assert "Escalated to level 2" in html[top:] or "Escaladé au niveau 2" in html[top:]
+    assert "Le téléspectateur conteste un reportage" in html[top : html.index("ticket-head")]
+    assert str(agent) in html[top : html.index("ticket-head")]
+
+
+def test_a_ticket_never_escalated_has_no_arrival_banner(client, agent):
+    client.force_login(agent)
+    assert "message arrival" not in client.get(url(workspace_ticket())).content.decode()
