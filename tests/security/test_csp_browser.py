@@ -15,10 +15,9 @@ import pytest
 from django.utils import timezone
 
 from contacts import demo as contacts_demo
-from contacts.models import Outcome, Topic
+from contacts.models import Topic
 from contacts.services.quarantine import quarantine_put
-from mediation.models import Opinion, OpinionStatus
-from mediation.services import case_open_from_escalation, comment_request_send
+from mediation.services import case_open_from_escalation
 from mediation.services.comment_requests import comment_request_token
 from reporting.demo import seed_activity
 from reporting.services.rollups import rollup_rebuild
@@ -27,8 +26,8 @@ from satisfaction import services as satisfaction
 from tests.browser import login as browser_login
 from tests.factories import TicketFactory, brand
 from tests.markers import requires_chromium
-from tests.security.helpers import letter_scan
-from tests.workspace.helpers import consent, workspace_ticket
+from tests.security.helpers import letter_scan, public_objects
+from tests.workspace.helpers import workspace_ticket
 
 pytestmark = [
     pytest.mark.e2e,
@@ -186,35 +185,13 @@ def test_dashboards_and_their_charts_work_under_the_policy(browser, live_server,
 
 def test_public_pages_work_under_the_policy(browser, live_server, mediator, srt):
     base = live_server.url
-    escalated = TicketFactory(
-        level=3, topic=Topic.EDITORIAL_PROGRAMMES, brand=brand("france2"), subject="Scène"
+    shown = public_objects(srt=srt, mediator=mediator)
+    case, opinion, request, survey = (
+        shown["case"],
+        shown["opinion"],
+        shown["request"],
+        shown["survey"],
     )
-    case = case_open_from_escalation(ticket=escalated, by=srt, reason="Avis demandé.")
-    opinion = Opinion.objects.create(
-        case=case,
-        title="Une scène violente diffusée trop tôt",
-        slug="une-scene-violente",
-        question="Q",
-        body="B",
-        author=mediator,
-        status=OpinionStatus.PUBLISHED,
-        published_at=timezone.now(),
-        brand=case.brand,
-    )
-    request = comment_request_send(
-        case=case,
-        by=mediator,
-        department="Direction de l'information",
-        recipient_name="Claire Dubois",
-        recipient_email="claire.dubois@example.fr",
-        question="Pourquoi ces images ?",
-    )
-    resolved = workspace_ticket(contacts=1)
-    consent(resolved.viewer)
-    resolved.status = "resolved"
-    resolved.outcome = Outcome.ANSWERED
-    resolved.save()
-    survey = satisfaction.survey_send_for(ticket=resolved)
 
     page = login(browser, live_server, None)
     visit(browser, page, f"{base}/login/")

@@ -12,17 +12,12 @@ from pathlib import Path
 import pytest
 from django.conf import settings
 from django.urls import reverse
-from django.utils import timezone
 
-from contacts.models import Outcome, Topic
 from contacts.services.quarantine import quarantine_put
-from mediation.models import Opinion, OpinionStatus
-from mediation.services import case_open_from_escalation, comment_request_send
 from mediation.services.comment_requests import comment_request_token
 from satisfaction import services as satisfaction
-from tests.factories import TicketFactory, brand
-from tests.security.helpers import letter_scan
-from tests.workspace.helpers import consent, workspace_ticket
+from tests.security.helpers import letter_scan, public_objects
+from tests.workspace.helpers import workspace_ticket
 
 pytestmark = pytest.mark.django_db
 
@@ -74,35 +69,13 @@ def check_page(response, *, nonce_required: bool = True) -> dict[str, list[str]]
 def world(srt, mediator, mailroom):
     level1 = workspace_ticket(contacts=2)
     level2 = workspace_ticket(level=2, contacts=1)
-    escalated = TicketFactory(
-        level=3, topic=Topic.EDITORIAL_PROGRAMMES, brand=brand("france2"), subject="Scène"
+    shown = public_objects(srt=srt, mediator=mediator)
+    case, opinion, request, survey = (
+        shown["case"],
+        shown["opinion"],
+        shown["request"],
+        shown["survey"],
     )
-    case = case_open_from_escalation(ticket=escalated, by=srt, reason="Avis demandé.")
-    opinion = Opinion.objects.create(
-        case=case,
-        title="Une scène violente diffusée trop tôt",
-        slug="une-scene-violente",
-        question="Q",
-        body="B",
-        author=mediator,
-        status=OpinionStatus.PUBLISHED,
-        published_at=timezone.now(),
-        brand=case.brand,
-    )
-    request = comment_request_send(
-        case=case,
-        by=mediator,
-        department="Direction de l'information",
-        recipient_name="Claire Dubois",
-        recipient_email="claire.dubois@example.fr",
-        question="Pourquoi ces images ?",
-    )
-    resolved = workspace_ticket(contacts=1)
-    consent(resolved.viewer)
-    resolved.status = "resolved"
-    resolved.outcome = Outcome.ANSWERED
-    resolved.save()
-    survey = satisfaction.survey_send_for(ticket=resolved)
     item, _created = quarantine_put(
         source="email", reason_code="unparseable", reason="Illisible.", data=b"\x00garbage"
     )
