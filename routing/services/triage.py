@@ -280,7 +280,8 @@ def triage_sweep_stalled(*, older_than: timedelta | None = None, limit: int = 20
 
     from ..tasks import triage_tickets
 
-    older_than = older_than or timedelta(minutes=settings.TRIAGE_STALLED_AFTER_MINUTES)
+    if older_than is None:  # timedelta(0) means "every ticket left new", not the default
+        older_than = timedelta(minutes=settings.TRIAGE_STALLED_AFTER_MINUTES)
     cutoff = timezone.now() - older_than
     ids = list(
         Ticket.objects.filter(status=Status.NEW, created_at__lt=cutoff)

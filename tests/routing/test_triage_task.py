@@ -125,6 +125,18 @@ def test_the_sweep_enqueues_tickets_left_new_again(django_capture_on_commit_call
     assert Ticket.objects.get(pk=done.pk).version == done.version
 
 
+def test_a_sweep_asked_for_every_ticket_left_new_takes_even_the_fresh_one(
+    django_capture_on_commit_callbacks,
+):
+    """older_than=0 means "every ticket still new" (the fault-injection tests' sweep), not the
+    default delay: a falsy timedelta used to fall back to TRIAGE_STALLED_AFTER_MINUTES."""
+    fresh = new_ticket(body=SCHEDULE_QUESTION)
+    Ticket.objects.filter(pk=fresh.pk).update(created_at=timezone.now() - timedelta(seconds=1))
+    with django_capture_on_commit_callbacks(execute=True):
+        assert triage_sweep_stalled(older_than=timedelta(0)) == 1
+    assert Ticket.objects.get(pk=fresh.pk).status == Status.TRIAGED
+
+
 def _contact(ticket, direction, at, subject=""):
     return Contact.objects.create(
         ticket=ticket,
